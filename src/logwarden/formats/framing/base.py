@@ -1,0 +1,119 @@
+"""What framing produces: record texts with their place in the file, and rejects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+EXCERPT_CHARS = 300
+
+
+@dataclass(frozen=True)
+class Locator:
+    """Where a record starts: a 1-based line, and/or a 1-based record index."""
+
+    line: int | None = None
+    record: int | None = None
+
+    def __str__(self) -> str:
+        parts = []
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.record is not None:
+            parts.append(f"record {self.record}")
+        return ", ".join(parts) or "whole file"
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A record (or the rest of a file) that cannot be stored, and why."""
+
+    where: Locator
+    reason: str
+    message: str
+    excerpt: str = ""
+
+
+@dataclass
+class Batch:
+    """Record texts (one JSON object each) ready for classification in the store.
+
+    `wrapper` names an outer export format the record was unwrapped from (for
+    example a Purview CSV row around a Management Activity API record).
+    """
+
+    texts: pa.Array
+    lines: pa.Array
+    records: pa.Array
+    wrappers: pa.Array
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def to_table(self) -> pa.Table:
+        return pa.table(
+            {"text": self.texts, "line": self.lines, "rec": self.records, "wrapper": self.wrappers}
+        )
+
+
+@dataclass
+class BatchBuilder:
+    """Collects record texts built in Python (documents, CSV rows, repaired records)."""
+
+    texts: list[str] = field(default_factory=list)
+    lines: list[int | None] = field(default_factory=list)
+    records: list[int | None] = field(default_factory=list)
+    wrappers: list[str | None] = field(default_factory=list)
+    size: int = 0
+
+    def add(self, text: str, where: Locator, wrapper: str | None = None) -> None:
+        self.texts.append(text)
+        self.lines.append(where.line)
+        self.records.append(where.record)
+        self.wrappers.append(wrapper)
+        self.size += len(text)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def take(self) -> Batch:
+        batch = make_batch(self.texts, self.lines, self.records, self.wrappers)
+        self.texts, self.lines, self.records, self.wrappers, self.size = [], [], [], [], 0
+        return batch
+
+
+def make_batch(
+    texts: Sequence[str] | pa.Array,
+    lines: Sequence[int | None] | pa.Array,
+    records: Sequence[int | None] | pa.Array,
+    wrappers: Sequence[str | None] | pa.Array | None = None,
+) -> Batch:
+    n = len(texts)
+    return Batch(
+        texts=texts if isinstance(texts, pa.Array) else pa.array(texts, type=pa.large_string()),
+        lines=lines if isinstance(lines, pa.Array) else pa.array(lines, type=pa.int64()),
+        records=records if isinstance(records, pa.Array) else pa.array(records, type=pa.int64()),
+        wrappers=(
+            pa.nulls(n, type=pa.string())
+            if wrappers is None
+            else wrappers
+            if isinstance(wrappers, pa.Array)
+            else pa.array(wrappers, type=pa.string())
+        ),
+    )
+
+
+def excerpt(text: str | bytes) -> str:
+    """A short, printable start of a record for messages; never the whole 50 MB."""
+    if isinstance(text, bytes):
+        text = text[: EXCERPT_CHARS * 4].decode("utf-8", errors="replace")
+    short = text[:EXCERPT_CHARS]
+    return short + ("…" if len(text) > EXCERPT_CHARS else "")
+
+
+Framed = Batch | Reject
+FrameStream = Iterator[Framed]
+
+BATCH_BYTES = 16 << 20

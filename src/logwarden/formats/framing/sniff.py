@@ -1,0 +1,76 @@
+"""Tell JSON Lines, JSON documents and CSV apart by content, never by file name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import BinaryIO
+
+import orjson
+
+from logwarden.formats.framing.base import FrameStream, excerpt
+from logwarden.formats.framing.csvrows import CsvOptions, frame_csv
+from logwarden.formats.framing.documents import frame_documents
+from logwarden.formats.framing.jsonl import frame_jsonl
+
+_PEEK = 1 << 20
+_PROBE_LINES = 20
+
+
+class UnreadableFile(Exception):
+    """The file as a whole is not one of the shapes logwarden reads."""
+
+
+def sniff(head: bytes) -> str:
+    """`jsonl`, `json` or `csv` for a file starting with `head`; raises UnreadableFile."""
+    body = head.lstrip(b" \t\r\n")
+    if not body:
+        raise UnreadableFile("the file is empty")
+    if b"\x00" in head[:4096]:
+        raise UnreadableFile("binary content (NUL bytes), not a text export")
+    if body[:1] in (b"{", b"["):
+        return "jsonl" if _looks_like_json_lines(body) else "json"
+    first_line = body.split(b"\n", 1)[0]
+    try:
+        first_line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile("not UTF-8 or UTF-16 text") from exc
+    if b"," in first_line or b";" in first_line:
+        return "csv"
+    raise UnreadableFile(f"neither JSON nor a CSV export; it starts with {excerpt(first_line)!r}")
+
+
+def _looks_like_json_lines(body: bytes) -> bool:
+    """True when some early line is a whole JSON object on its own."""
+    lines = body[:_PEEK].split(b"\n")
+    if len(lines) > 1:
+        lines = lines[:-1]  # the last one may be cut by the peek
+    probed = 0
+    for line in lines:
+        line = line.strip()
+        if not line:
+            continue
+        probed += 1
+        if line[:1] == b"{":
+            try:
+                if isinstance(orjson.loads(line), dict):
+                    return True
+            except orjson.JSONDecodeError:
+                pass
+        if probed >= _PROBE_LINES:
+            break
+    return False
+
+
+def frame_file(open_stream: Callable[[], BinaryIO], csv_options: CsvOptions) -> tuple[str, FrameStream]:
+    """The container kind and the framed records of one input."""
+    with open_stream() as probe:
+        head = probe.read(_PEEK)
+    kind = sniff(head)
+    if kind == "csv":
+        return kind, frame_csv(open_stream, csv_options)
+    return kind, _framed_json(open_stream, kind)
+
+
+def _framed_json(open_stream: Callable[[], BinaryIO], kind: str) -> FrameStream:
+    with open_stream() as stream:
+        yield from frame_jsonl(stream) if kind == "jsonl" else frame_documents(stream)

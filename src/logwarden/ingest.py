@@ -1,0 +1,273 @@
+"""Read input files into the case database: formats → store.
+
+Each input is stored in one transaction together with its ledger entry, so an
+interrupted ingest leaves no half file behind and a rerun completes it. Every record
+read is either stored or counted as rejected with a reason: read = stored + rejected.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import BinaryIO
+
+from logwarden.formats.classify import BATCH_VIEW, PLAN
+from logwarden.formats.files import InputError, InputFile, iter_inputs
+from logwarden.formats.framing.base import Batch, BatchBuilder, Locator, Reject, excerpt
+from logwarden.formats.framing.csvrows import CsvOptions, DateOrder
+from logwarden.formats.framing.sniff import UnreadableFile, frame_file
+from logwarden.formats.records import MACROS
+from logwarden.formats.repair import Failed, Repaired, repair, unknown_shape
+from logwarden.store.database import CaseDatabase
+
+# Rejects kept per file in the ledger; the counts by reason are always complete.
+MAX_REJECTS_KEPT = 1000
+
+
+class StrictStop(Exception):
+    """`--strict`: the first problem ends the ingest."""
+
+
+@dataclass
+class FileResult:
+    path: str
+    status: str = "stored"
+    container: str = ""
+    message: str = ""
+    stored: int = 0
+    rejected: int = 0
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    reasons: Counter[str] = field(default_factory=Counter)
+    first_rejects: list[tuple[Locator, str, str]] = field(default_factory=list)
+    file_id: int | None = None
+    size: int = 0
+    seconds: float = 0.0
+
+    @property
+    def read(self) -> int:
+        return self.stored + self.rejected
+
+    @property
+    def problem(self) -> bool:
+        return self.rejected > 0 or self.status in ("unreadable", "empty")
+
+
+@dataclass
+class IngestReport:
+    files: list[FileResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def read(self) -> int:
+        return sum(f.read for f in self.files)
+
+    @property
+    def stored(self) -> int:
+        return sum(f.stored for f in self.files)
+
+    @property
+    def rejected(self) -> int:
+        return sum(f.rejected for f in self.files)
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.problem for f in self.files)
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    date_order: DateOrder | None = None
+    strict: bool = False
+
+
+class Progress:
+    """What a progress display needs to hear; the default hears nothing."""
+
+    def start(self, total_files: int, total_bytes: int) -> None: ...
+    def file_started(self, name: str) -> None: ...
+    def bytes_read(self, n: int) -> None: ...
+    def records(self, n: int) -> None: ...
+    def file_done(self, result: FileResult) -> None: ...
+
+
+@cache
+def _insert_sql(fid: int) -> str:
+    return PLAN.insert_sql(fid)
+
+
+def open_case(db_path: Path | str, read_only: bool = False) -> CaseDatabase:
+    return CaseDatabase(db_path, read_only=read_only, macros=MACROS)
+
+
+class Ingestor:
+    def __init__(
+        self, db: CaseDatabase, options: IngestOptions | None = None, progress: Progress | None = None
+    ):
+        self.db = db
+        self.options = options or IngestOptions()
+        self.progress = progress or Progress()
+
+    def ingest(self, paths: list[Path]) -> IngestReport:
+        started = time.perf_counter()
+        inputs = list(
+            iter_inputs(paths, exclude={self.db.path, self.db.path.with_name(self.db.path.name + ".wal")})
+        )
+        sizes = [_size(i) for i in inputs]
+        self.progress.start(len(inputs), sum(sizes))
+        report = IngestReport()
+        for inp, size in zip(inputs, sizes, strict=True):
+            self.progress.file_started(inp.name)
+            result = self.ingest_file(inp)
+            result.size = size
+            report.files.append(result)
+            self.progress.file_done(result)
+            if self.options.strict and result.problem:
+                break
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def ingest_file(self, inp: InputFile) -> FileResult:
+        result = FileResult(inp.name)
+        size, mtime_ns = inp.stat_key()
+        sha = ""
+        known = self.db.find_unchanged(inp.name, size, mtime_ns)
+        if known is None:
+            sha = inp.sha256()
+            known = self.db.find_ingested(sha)
+        if known is not None:
+            result.status = "skipped"
+            result.message = f"already ingested as file {known.file_id} ({known.path})"
+            result.file_id = known.file_id
+            return result
+        started = time.perf_counter()
+        result.file_id = file_id = self.db.begin_file()
+        try:
+            self._read(inp, file_id, result)
+        except BaseException:
+            self.db.abandon_file()
+            raise
+        result.seconds = time.perf_counter() - started
+        self._finish(inp, sha, size, mtime_ns, result)
+        return result
+
+    def _read(self, inp: InputFile, file_id: int, result: FileResult) -> None:
+        def opener() -> BinaryIO:
+            return inp.open(self.progress.bytes_read)
+
+        try:
+            result.container, frames = frame_file(opener, CsvOptions(self.options.date_order))
+            for item in _guarded(frames):
+                if isinstance(item, Reject):
+                    self._reject(file_id, result, item.where, item.reason, item.message, item.excerpt)
+                else:
+                    self._load(item, file_id, result, second_pass=False)
+        except (UnreadableFile, InputError) as exc:
+            result.status = "empty" if "empty" in str(exc) else "unreadable"
+            result.message = str(exc)
+            if self.options.strict:
+                raise StrictStop(f"{inp.name}: {exc}") from exc
+        if result.status == "stored" and result.rejected:
+            result.status = "partial"
+
+    def _load(self, batch: Batch, file_id: int, result: FileResult, *, second_pass: bool) -> None:
+        self.db.register(BATCH_VIEW, batch.to_table())
+        try:
+            self.db.run(PLAN.stage_sql)
+            for fid, n in self.db.run(PLAN.present_sql):
+                self.db.run(_insert_sql(fid), [file_id])
+                fmt = PLAN.formats[fid]
+                result.counts[(fmt.table, fmt.code)] += n
+                result.stored += n
+            leftovers = self.db.run(PLAN.leftovers_sql)
+        finally:
+            self.db.unregister(BATCH_VIEW)
+        self.progress.records(len(batch))
+        retry = BatchBuilder()
+        for text, line, rec, wrapper, fid, t_raw in leftovers:
+            where = Locator(line, rec)
+            if fid is not None:
+                fmt = PLAN.formats[fid]
+                field_name = fmt.time.split('"')[1]
+                if t_raw is None:
+                    self._reject(
+                        file_id,
+                        result,
+                        where,
+                        "missing-time",
+                        f"{fmt.title} record without its event time ({field_name})",
+                        excerpt(text),
+                    )
+                else:
+                    self._reject(
+                        file_id,
+                        result,
+                        where,
+                        "bad-time",
+                        f"unreadable event time {field_name} = {excerpt(t_raw)!r}",
+                        excerpt(text),
+                    )
+                continue
+            outcome: list[Repaired | Failed] = [unknown_shape(text)] if second_pass else repair(text, wrapper)
+            for k, item in enumerate(outcome, start=1):
+                if isinstance(item, Failed):
+                    self._reject(file_id, result, where, item.reason, item.message, excerpt(text))
+                else:
+                    sub = Locator(line, rec if rec is not None else (k if len(outcome) > 1 else None))
+                    retry.add(item.text, sub, item.wrapper)
+        if len(retry):
+            self._load(retry.take(), file_id, result, second_pass=True)
+
+    def _reject(
+        self, file_id: int, result: FileResult, where: Locator, reason: str, message: str, text: str = ""
+    ) -> None:
+        result.rejected += 1
+        result.reasons[reason] += 1
+        if len(result.first_rejects) < MAX_REJECTS_KEPT:
+            result.first_rejects.append((where, reason, message))
+            self.db.add_rejects([(file_id, where.line, where.record, reason, message, text)])
+        if self.options.strict:
+            raise StrictStop(f"{result.path}, {where}: {message}")
+
+    def _finish(self, inp: InputFile, sha: str, size: int, mtime_ns: int, result: FileResult) -> None:
+        assert result.file_id is not None
+        self.db.finish_file(
+            result.file_id,
+            {
+                "path": inp.name,
+                "sha256": sha,
+                "size": size,
+                "mtime_ns": mtime_ns,
+                "container": result.container,
+                "read": result.read,
+                "stored": result.stored,
+                "rejected": result.rejected,
+                "status": result.status,
+                "message": result.message,
+                "seconds": result.seconds,
+            },
+            [(table, fmt, n) for (table, fmt), n in sorted(result.counts.items())],
+        )
+
+
+def _guarded(frames: Iterator[Batch | Reject]) -> Iterator[Batch | Reject]:
+    """Framed items until the stream itself breaks; a broken compressed stream becomes a reject."""
+    try:
+        yield from frames
+    except (EOFError, zlib.error, OSError) as exc:
+        yield Reject(
+            Locator(),
+            "truncated",
+            f"the compressed stream is truncated or corrupt ({exc}); records after this point are lost",
+        )
+
+
+def _size(inp: InputFile) -> int:
+    try:
+        return inp.stat_key()[0]
+    except OSError:
+        return 0

@@ -1,0 +1,215 @@
+"""The case database's tables, named and shaped after Microsoft Sentinel's.
+
+Column names are Sentinel's so that a query or rule written for Sentinel runs here
+unchanged. Only the columns a detection or an analyst needs are typed out; every
+row also keeps the record exactly as received (`_Raw`) and where it came from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TS = "TIMESTAMPTZ"
+TEXT = "VARCHAR"
+JSON = "JSON"
+INT = "BIGINT"
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    # Derived columns Sentinel also has, computed on read so they cost no storage.
+    derived: tuple[tuple[str, str, str], ...] = ()
+
+    def column_type(self, column: str) -> str:
+        return dict(self.columns)[column]
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c for c, _ in self.columns)
+
+
+PROVENANCE: tuple[tuple[str, str], ...] = (
+    ("_FileId", "INTEGER"),
+    ("_Line", INT),
+    ("_Record", INT),
+    ("_Format", TEXT),
+)
+RAW_COLUMN = "_Raw"
+
+
+def _t(*cols: str) -> tuple[tuple[str, str], ...]:
+    out = []
+    for spec in cols:
+        name, _, kind = spec.partition(":")
+        out.append((name, {"": TEXT, "ts": TS, "json": JSON, "int": INT}[kind]))
+    return tuple(out)
+
+
+AZURE_ACTIVITY = Table(
+    "AzureActivity",
+    _t(
+        "TimeGenerated:ts",
+        "OperationNameValue",
+        "OperationName",
+        "ActivityStatusValue",
+        "ActivitySubstatusValue",
+        "CategoryValue",
+        "Level",
+        "Caller",
+        "CallerIpAddress",
+        "CorrelationId",
+        "EventDataId",
+        "OperationId",
+        "ResourceId",
+        "ResourceGroup",
+        "ResourceProviderValue",
+        "Resource",
+        "SubscriptionId",
+        "TenantId",
+        "EventSubmissionTimestamp:ts",
+        "Hierarchy",
+        "Authorization_d:json",
+        "Claims_d:json",
+        "Properties_d:json",
+        "HTTPRequest:json",
+    ),
+    derived=(
+        ("_ResourceId", TEXT, "lower(ResourceId)"),
+        ("Properties", TEXT, "CAST(Properties_d AS VARCHAR)"),
+        ("Authorization", TEXT, "CAST(Authorization_d AS VARCHAR)"),
+        ("Claims", TEXT, "CAST(Claims_d AS VARCHAR)"),
+        ("Type", TEXT, "'AzureActivity'"),
+    ),
+)
+
+AUDIT_LOGS = Table(
+    "AuditLogs",
+    _t(
+        "TimeGenerated:ts",
+        "OperationName",
+        "ActivityDisplayName",
+        "ActivityDateTime:ts",
+        "Category",
+        "Result",
+        "ResultReason",
+        "ResultDescription",
+        "ResultType",
+        "ResultSignature",
+        "AADOperationType",
+        "LoggedByService",
+        "CorrelationId",
+        "Id",
+        "Identity",
+        "Level",
+        "Location",
+        "OperationVersion",
+        "DurationMs:int",
+        "ResourceId",
+        "AADTenantId",
+        "InitiatedBy:json",
+        "TargetResources:json",
+        "AdditionalDetails:json",
+    ),
+    derived=(("Type", TEXT, "'AuditLogs'"),),
+)
+
+OFFICE_ACTIVITY = Table(
+    "OfficeActivity",
+    _t(
+        "TimeGenerated:ts",
+        "Operation",
+        "OfficeWorkload",
+        "RecordType",
+        "UserId",
+        "UserKey",
+        "UserType",
+        "ClientIP",
+        "OrganizationId",
+        "OrganizationName",
+        "ResultStatus",
+        "OfficeObjectId",
+        "OfficeId",
+        "Parameters:json",
+        "ModifiedProperties:json",
+        "ExternalAccess",
+        "OriginatingServer",
+        "AppId",
+        "ClientAppId",
+        "MailboxOwnerUPN",
+        "Site_Url",
+        "SourceFileName",
+        "ElevationTime:ts",
+    ),
+    derived=(("Type", TEXT, "'OfficeActivity'"),),
+)
+
+SIGNIN_LOGS = Table(
+    "SigninLogs",
+    _t(
+        "TimeGenerated:ts",
+        "OperationName",
+        "Category",
+        "ResultType",
+        "ResultSignature",
+        "ResultDescription",
+        "CorrelationId",
+        "Id",
+        "UserPrincipalName",
+        "UserDisplayName",
+        "UserId",
+        "UserType",
+        "AppId",
+        "AppDisplayName",
+        "IPAddress",
+        "ClientAppUsed",
+        "ConditionalAccessStatus",
+        "IsInteractive",
+        "AuthenticationRequirement",
+        "ResourceDisplayName",
+        "ServicePrincipalId",
+        "ServicePrincipalName",
+        "UserAgent",
+        "Status:json",
+        "LocationDetails:json",
+        "DeviceDetail:json",
+        "Identity",
+        "Level",
+        "Location",
+        "ResourceId",
+        "AADTenantId",
+    ),
+    derived=(("Type", TEXT, "'SigninLogs'"),),
+)
+
+AZURE_DIAGNOSTICS = Table(
+    "AzureDiagnostics",
+    _t(
+        "TimeGenerated:ts",
+        "ResourceId",
+        "SubscriptionId",
+        "ResourceGroup",
+        "ResourceProvider",
+        "Resource",
+        "Category",
+        "OperationName",
+        "OperationVersion",
+        "ResultType",
+        "ResultSignature",
+        "ResultDescription",
+        "DurationMs:int",
+        "CallerIPAddress",
+        "CorrelationId",
+        "Level",
+        "Location",
+        "TenantId",
+        "Identity:json",
+        "Properties:json",
+    ),
+    derived=(("_ResourceId", TEXT, "lower(ResourceId)"), ("Type", TEXT, "'AzureDiagnostics'")),
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t for t in (AZURE_ACTIVITY, AUDIT_LOGS, OFFICE_ACTIVITY, SIGNIN_LOGS, AZURE_DIAGNOSTICS)
+}
