@@ -89,7 +89,7 @@ class Progress:
     """What a progress display needs to hear; the default hears nothing."""
 
     def start(self, total_files: int, total_bytes: int) -> None: ...
-    def file_started(self, name: str) -> None: ...
+    def file_started(self, name: str, size: int) -> None: ...
     def bytes_read(self, n: int) -> None: ...
     def records(self, n: int) -> None: ...
     def file_done(self, result: FileResult) -> None: ...
@@ -121,7 +121,7 @@ class Ingestor:
         self.progress.start(len(inputs), sum(sizes))
         report = IngestReport()
         for inp, size in zip(inputs, sizes, strict=True):
-            self.progress.file_started(inp.name)
+            self.progress.file_started(inp.name, size)
             result = self.ingest_file(inp)
             result.size = size
             report.files.append(result)
@@ -251,6 +251,7 @@ class Ingestor:
                 "seconds": result.seconds,
             },
             [(table, fmt, n) for (table, fmt), n in sorted(result.counts.items())],
+            sorted(result.reasons.items()),
         )
 
 

@@ -27,6 +27,7 @@ _LEDGER = (
         Status VARCHAR, Message VARCHAR, IngestedAt TIMESTAMPTZ, Seconds DOUBLE)""",
     """CREATE TABLE IF NOT EXISTS IngestCounts (
         FileId INTEGER, TableName VARCHAR, Format VARCHAR, Rows BIGINT)""",
+    """CREATE TABLE IF NOT EXISTS IngestRejectCounts (FileId INTEGER, Reason VARCHAR, Records BIGINT)""",
     """CREATE TABLE IF NOT EXISTS IngestRejects (
         FileId INTEGER, Line BIGINT, Record BIGINT, Reason VARCHAR, Message VARCHAR, Excerpt VARCHAR)""",
 )
@@ -121,7 +122,11 @@ class CaseDatabase:
         return int(self.run("SELECT nextval('lw_file_ids')")[0][0])
 
     def finish_file(
-        self, file_id: int, entry: dict[str, Any], counts: Iterable[tuple[str, str, int]]
+        self,
+        file_id: int,
+        entry: dict[str, Any],
+        counts: Iterable[tuple[str, str, int]],
+        reject_counts: Iterable[tuple[str, int]],
     ) -> None:
         """Write the ledger rows for one input and commit everything stored for it."""
         self.run(
@@ -144,6 +149,9 @@ class CaseDatabase:
         rows = [(file_id, table, fmt, n) for table, fmt, n in counts]
         if rows:
             self.con.executemany("INSERT INTO IngestCounts VALUES (?, ?, ?, ?)", rows)
+        reasons = [(file_id, reason, n) for reason, n in reject_counts]
+        if reasons:
+            self.con.executemany("INSERT INTO IngestRejectCounts VALUES (?, ?, ?)", reasons)
         self.run("COMMIT")
 
     def abandon_file(self) -> None:

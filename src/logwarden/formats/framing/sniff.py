@@ -13,7 +13,6 @@ from logwarden.formats.framing.documents import frame_documents
 from logwarden.formats.framing.jsonl import frame_jsonl
 
 _PEEK = 1 << 20
-_PROBE_LINES = 20
 
 
 class UnreadableFile(Exception):
@@ -40,25 +39,12 @@ def sniff(head: bytes) -> str:
 
 
 def _looks_like_json_lines(body: bytes) -> bool:
-    """True when some early line is a whole JSON object on its own."""
-    lines = body[:_PEEK].split(b"\n")
-    if len(lines) > 1:
-        lines = lines[:-1]  # the last one may be cut by the peek
-    probed = 0
-    for line in lines:
-        line = line.strip()
-        if not line:
-            continue
-        probed += 1
-        if line[:1] == b"{":
-            try:
-                if isinstance(orjson.loads(line), dict):
-                    return True
-            except orjson.JSONDecodeError:
-                pass
-        if probed >= _PROBE_LINES:
-            break
-    return False
+    """True when the first line is a whole JSON object on its own."""
+    first = body[:_PEEK].split(b"\n", 1)[0].strip()
+    try:
+        return isinstance(orjson.loads(first), dict)
+    except orjson.JSONDecodeError:
+        return False
 
 
 def frame_file(open_stream: Callable[[], BinaryIO], csv_options: CsvOptions) -> tuple[str, FrameStream]:
