@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import re2
 
@@ -22,8 +23,14 @@ BATCH_VIEW = "lw_batch"
 STAGE = "lw_stage"
 
 _KEY_REF = re2.compile(r'r\."((?:[^"]|"")+)"')
+_PATH_REF = re2.compile(r"""lw_path\(r\."((?:[^"]|"")+)", '((?:[^']|'')*)'\)""")
 _PATH_LITERAL = re2.compile(r"'(\$[^']*)'")
 _PATH_STEP = re2.compile(r'\.(?:"([^"]*)"|([A-Za-z0-9_]+))')
+
+
+def repr_sql(literal: str) -> str:
+    """A path literal as the marker carried it (already escaped for SQL)."""
+    return f"'{literal}'"
 
 
 def _unquote(identifier: str) -> str:
@@ -70,10 +77,16 @@ class Plan:
                 names.setdefault(name, len(names) + 1)
         return names
 
-    def _bind(self, sql: str) -> str:
+    def _bind(self, sql: str, paths: dict[tuple[str, str], str] | None = None) -> str:
+        """Resolve key and path markers: keys to slots of `r`, paths to `paths` or a parse each."""
+
+        def one_path(m: Any) -> str:
+            found = (paths or {}).get((_unquote(m.group(1)), m.group(2)))
+            return found or f"try(json_extract_string(r.\"{m.group(1)}\", '{m.group(2)}'))"
+
         # `r` is a list (DuckDB struct fields cannot differ only in case, and `Level` and
         # `level` are different keys here), so key references become list slots.
-        return _KEY_REF.sub(lambda m: f"r[{self.keys[_unquote(m.group(1))]}]", sql)
+        return _KEY_REF.sub(lambda m: f"r[{self.keys[_unquote(m.group(1))]}]", _PATH_REF.sub(one_path, sql))
 
     @cached_property
     def stage_sql(self) -> str:
@@ -96,9 +109,22 @@ class Plan:
         unknown = set(fmt.columns) - set(table.column_names)
         if unknown:
             raise ValueError(f"format {fmt.code} maps to columns {sorted(unknown)} that {table.name} lacks")
+        # Every path below one key is read in one parse of that key: `p<slot>` is the list.
+        wanted: dict[str, list[str]] = {}
+        for name, literal in _PATH_REF.findall(" ".join(fmt.columns.values())):
+            found = wanted.setdefault(_unquote(name), [])
+            if literal not in found:
+                found.append(literal)
+        paths: dict[tuple[str, str], str] = {}
+        extracts = []
+        for name, literals in wanted.items():
+            slot = self.keys[name]
+            extracts.append(f"try(json_extract_string(r[{slot}], [{', '.join(map(repr_sql, literals))}])) AS p{slot}")
+            for i, literal in enumerate(literals, start=1):
+                paths[(name, literal)] = f"p{slot}[{i}]"
         selects = ['t AS "TimeGenerated"']
         for column, expr in fmt.columns.items():
-            selects.append(f'{_typed(self._bind(expr), table.column_type(column))} AS "{column}"')
+            selects.append(f'{_typed(self._bind(expr, paths), table.column_type(column))} AS "{column}"')
         selects += [
             'CAST(? AS INTEGER) AS "_FileId"',
             'line AS "_Line"',
@@ -106,10 +132,10 @@ class Plan:
             f'coalesce(wrapper, {sql_str(fmt.code)}) AS "_Format"',
             f'text AS "{RAW_COLUMN}"',
         ]
-        return (
-            f'INSERT INTO "{table.name}" BY NAME SELECT {", ".join(selects)} '
-            f"FROM {STAGE} WHERE fid = {fid} AND t IS NOT NULL"
-        )
+        source = f"(SELECT *{''.join(', ' + e for e in extracts)} FROM {STAGE} WHERE fid = {fid} AND t IS NOT NULL)"
+        return f'INSERT INTO "{table.name}" BY NAME SELECT {", ".join(selects)} FROM {source}'
+
+
 
     @property
     def present_sql(self) -> str:

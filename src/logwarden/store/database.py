@@ -17,7 +17,7 @@ import duckdb
 
 from logwarden.store.tables import PROVENANCE, RAW_COLUMN, TABLES, Table
 
-DEFAULT_MEMORY_LIMIT = "1GB"
+DEFAULT_MEMORY_LIMIT = "1200MB"
 
 _LEDGER = (
     "CREATE SEQUENCE IF NOT EXISTS lw_file_ids START 1",

@@ -7,7 +7,6 @@ streamed item by item with ijson so memory stays flat.
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterator
 from typing import Any, BinaryIO
@@ -17,7 +16,6 @@ import orjson
 
 from logwarden.formats.framing.base import BATCH_BYTES, BatchBuilder, FrameStream, Locator, Reject, excerpt
 from logwarden.formats.framing.envelopes import NotARecord, unwrap
-from logwarden.formats.framing.jsonl import frame_jsonl
 
 STREAM_ABOVE = 256 << 20
 
@@ -33,9 +31,6 @@ def frame_documents(stream: BinaryIO, stream_above: int = STREAM_ABOVE) -> Frame
 
 
 def _frame_parsed(data: bytes) -> FrameStream:
-    if _broken_first_line_of_json_lines(data):
-        yield from frame_jsonl(io.BytesIO(data))
-        return
     builder = BatchBuilder()
     counter = _Counter()
     for doc_or_error in _documents(data):
@@ -75,24 +70,6 @@ def _documents(data: bytes) -> Iterator[Any]:
                 excerpt(data[pos + exc.pos : pos + exc.pos + 200]),
             )
             return
-
-
-def _broken_first_line_of_json_lines(data: bytes) -> bool:
-    """JSON Lines whose first line is damaged look like a document that breaks on line 1."""
-    start = len(data) - len(data.lstrip())
-    first_end = data.find(b"\n", start)
-    if first_end < 0:
-        return False
-    try:
-        orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        if exc.pos <= first_end and not exc.msg.startswith("unexpected content after document"):
-            second = data[first_end + 1 :].lstrip().split(b"\n", 1)[0]
-            try:
-                return isinstance(orjson.loads(second), dict)
-            except orjson.JSONDecodeError:
-                return False
-    return False
 
 
 class _Counter:

@@ -8,6 +8,7 @@ decided in the store; a line that is not gets its exact parser message later.
 
 from __future__ import annotations
 
+import zlib
 from typing import BinaryIO
 
 import numpy as np
@@ -23,8 +24,21 @@ def frame_jsonl(stream: BinaryIO, chunk_bytes: int = BATCH_BYTES) -> FrameStream
     carry = b""
     first_line = 1
     while True:
-        data = stream.read(chunk_bytes)
+        data, broken = _read(stream, chunk_bytes)
         buf = carry + data if carry else data
+        if broken is not None:
+            # Keep every complete line decompressed before the damage; the cut line is lost.
+            end = buf.rfind(b"\n")
+            if end >= 0:
+                yield from _frame(buf[: end + 1], first_line)
+                first_line += buf.count(b"\n", 0, end + 1)
+            yield Reject(
+                Locator(line=first_line),
+                "truncated",
+                f"the compressed stream is truncated or corrupt ({broken}); records from here on are lost",
+                excerpt(buf[end + 1 :]),
+            )
+            return
         if not data:
             if buf:
                 yield from _frame(buf + b"\n", first_line)
@@ -36,6 +50,28 @@ def frame_jsonl(stream: BinaryIO, chunk_bytes: int = BATCH_BYTES) -> FrameStream
         body, carry = buf[: end + 1], buf[end + 1 :]
         yield from _frame(body, first_line)
         first_line += body.count(b"\n")
+
+
+_READ_STEP = 1 << 20
+
+
+def _read(stream: BinaryIO, size: int) -> tuple[bytes, Exception | None]:
+    """Up to `size` bytes, and the error that stopped the stream early, if any.
+
+    Read in steps so that a gzip stream cut short still yields what came before the cut.
+    """
+    parts = []
+    got = 0
+    while got < size:
+        try:
+            part = stream.read1(min(_READ_STEP, size - got))  # type: ignore[attr-defined]
+        except (EOFError, zlib.error, OSError) as exc:
+            return b"".join(parts), exc
+        if not part:
+            break
+        parts.append(part)
+        got += len(part)
+    return b"".join(parts), None
 
 
 def _frame(body: bytes, first_line: int) -> FrameStream:

@@ -39,10 +39,21 @@ def sniff(head: bytes) -> str:
 
 
 def _looks_like_json_lines(body: bytes) -> bool:
-    """True when the first line is a whole JSON object on its own."""
-    first = body[:_PEEK].split(b"\n", 1)[0].strip()
+    """One JSON object per line, judged on the first lines.
+
+    The first line alone decides, unless it is damaged: then the next two lines must each
+    be whole objects, which the records of a pretty-printed document never both are
+    (they end in commas, or the second is the closing bracket).
+    """
+    lines = [line.strip() for line in body[:_PEEK].split(b"\n")[:50] if line.strip()]
+    if _is_object(lines[0]):
+        return True
+    return len(lines) >= 3 and _is_object(lines[1]) and _is_object(lines[2])
+
+
+def _is_object(line: bytes) -> bool:
     try:
-        return isinstance(orjson.loads(first), dict)
+        return isinstance(orjson.loads(line), dict)
     except orjson.JSONDecodeError:
         return False
 

@@ -34,8 +34,12 @@ def key(name: str) -> str:
 
 
 def path(name: str, *steps: str) -> str:
-    """A JSON path below a top-level key, as text (NULL when absent or when the key is not JSON)."""
-    return f"try(json_extract_string({key(name)}, {sql_str(json_path(*steps))}))"
+    """A JSON path below a top-level key, as text (NULL when absent or when the key is not JSON).
+
+    Written as a `lw_path` marker: the plan compiler reads all paths below one key with a
+    single parse of that key's JSON.
+    """
+    return f"lw_path({key(name)}, {sql_str(json_path(*steps))})"
 
 
 def json_path(*steps: str) -> str:
@@ -52,7 +56,7 @@ def dyn(name: str, *steps: str) -> str:
     """A dynamic (JSON) column from a key or a path below it."""
     if not steps:
         return f"lw_json({key(name)})"
-    return f"lw_json(try(json_extract_string({key(name)}, {sql_str(json_path(*steps))})))"
+    return f"lw_json({path(name, *steps)})"
 
 
 def first(*exprs: str) -> str:
