@@ -22,9 +22,9 @@ STREAM_ABOVE = 256 << 20
 _HEAD = 64 << 10
 
 
-def frame_documents(stream: BinaryIO, stream_above: int = STREAM_ABOVE) -> FrameStream:
-    head = stream.read(stream_above + 1)
-    if len(head) > stream_above:
+def frame_documents(stream: BinaryIO) -> FrameStream:
+    head = stream.read(STREAM_ABOVE + 1)
+    if len(head) > STREAM_ABOVE:
         yield from _frame_streaming(head, stream)
     else:
         yield from _frame_parsed(head)

@@ -20,7 +20,8 @@ _NL = 10
 _CR = 13
 
 
-def frame_jsonl(stream: BinaryIO, chunk_bytes: int = BATCH_BYTES) -> FrameStream:
+def frame_jsonl(stream: BinaryIO) -> FrameStream:
+    chunk_bytes = BATCH_BYTES
     carry = b""
     first_line = 1
     while True:

@@ -1,0 +1,183 @@
+"""The case database's guarantees (idempotent re-ingest, no half files, provenance) and
+the containers an export arrives in (folders, .gz, .zip, UTF-16, BOM, envelopes)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import HANDMADE, IngestFn, rows
+from logwarden.formats.framing import documents, jsonl
+from logwarden.ingest import Ingestor
+from logwarden.store.database import CaseDatabase
+
+RECORD = {
+    "time": "2026-03-02T10:15:56.3Z",
+    "resourceId": "/SUBSCRIPTIONS/B7E4C2D1-5A3F-4E9B-8C7D-1F2E3A4B5C6D/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.KEYVAULT/VAULTS/KV",
+    "operationName": "MICROSOFT.KEYVAULT/VAULTS/WRITE",
+    "category": "Write",
+    "resultType": "Success",
+}
+
+
+def lines(n: int, start: int = 0) -> bytes:
+    return b"".join(json.dumps({**RECORD, "correlationId": f"id-{i}"}).encode() + b"\n" for i in range(start, start + n))
+
+
+def count(case: CaseDatabase, table: str = "AzureActivity") -> int:
+    return int(rows(case, f'SELECT count(*) AS n FROM "{table}"')[0]["n"])
+
+
+def test_same_file_twice_stores_nothing_new(tmp_path: Path, ingest: IngestFn, case: CaseDatabase) -> None:
+    f = tmp_path / "PT1H.json"
+    f.write_bytes(lines(5))
+    ingest(f)
+    again = ingest(f)
+    assert again.files[0].status == "skipped" and again.stored == 0
+    copy = tmp_path / "copy-elsewhere.json"  # same bytes under another name: found by hash
+    copy.write_bytes(f.read_bytes())
+    third = ingest(copy)
+    assert third.files[0].status == "skipped" and "already ingested as file 1" in third.files[0].message
+    assert count(case) == 5
+    assert rows(case, "SELECT count(*) AS n FROM IngestFiles")[0]["n"] == 1
+
+
+def test_interrupted_ingest_leaves_no_half_file(
+    tmp_path: Path, case: CaseDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    f = tmp_path / "PT1H.json"
+    f.write_bytes(lines(3000))
+    ingestor = Ingestor(case)
+    original = ingestor._load
+    calls = {"n": 0}
+
+    def crash_on_second_batch(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(jsonl, "BATCH_BYTES", 64 << 10)
+    monkeypatch.setattr(ingestor, "_load", crash_on_second_batch)
+    with pytest.raises(KeyboardInterrupt):
+        ingestor.ingest([f])
+    assert count(case) == 0
+    assert rows(case, "SELECT count(*) AS n FROM IngestFiles")[0]["n"] == 0
+    assert calls["n"] == 2
+    monkeypatch.undo()
+    report = Ingestor(case).ingest([f])
+    assert report.stored == 3000 and count(case) == 3000
+
+
+def test_provenance_points_back_to_the_bytes(tmp_path: Path, ingest: IngestFn, case: CaseDatabase) -> None:
+    f = tmp_path / "PT1H.json"
+    f.write_bytes(lines(3))
+    ingest(f)
+    r = rows(case, "SELECT f.Path, a._Line, a._Format, a._Raw FROM AzureActivity a JOIN IngestFiles f ON f.FileId = a._FileId "
+                   "WHERE a.CorrelationId = 'id-1'")[0]
+    assert r["Path"] == str(f) and r["_Line"] == 2 and r["_Format"] == "a"
+    assert r["_Raw"].encode() == f.read_bytes().splitlines()[1]
+
+
+def test_gzip_zip_and_nested_folders(tmp_path: Path, ingest: IngestFn, case: CaseDatabase) -> None:
+    tree = tmp_path / "insights-activity-logs/resourceId=/SUBSCRIPTIONS/B7/y=2026/m=03/d=02"
+    (tree / "h=10/m=00").mkdir(parents=True)
+    (tree / "h=10/m=00/PT1H.json").write_bytes(lines(2))
+    (tree / "h=11/m=00").mkdir(parents=True)
+    (tree / "h=11/m=00/PT1H.json").write_bytes(gzip.compress(lines(3, 10)))  # gzip with no .gz name
+    with zipfile.ZipFile(tmp_path / "download.zip", "w") as z:
+        z.writestr("a/PT1H.json", lines(4, 20))
+        z.writestr("b/PT1H.json.gz", gzip.compress(lines(1, 30)))
+    report = ingest(tmp_path)
+    assert report.stored == 10 and report.ok
+    members = sorted(f.path.split("!", 1)[1] for f in report.files if "!" in f.path)
+    assert members == ["a/PT1H.json", "b/PT1H.json.gz"]
+    assert count(case) == 10
+
+
+def test_utf16_powershell_output_and_bom(tmp_path: Path, ingest: IngestFn, case: CaseDatabase) -> None:
+    doc = json.dumps([RECORD, {**RECORD, "correlationId": "x"}], indent=4)
+    (tmp_path / "out-file.json").write_bytes(b"\xff\xfe" + doc.encode("utf-16-le"))
+    (tmp_path / "bom.json").write_bytes(b"\xef\xbb\xbf" + json.dumps({**RECORD, "correlationId": "y"}).encode())
+    report = ingest(tmp_path)
+    assert report.stored == 3 and report.ok
+
+
+def test_event_hub_messages_one_per_line(tmp_path: Path, ingest: IngestFn, case: CaseDatabase) -> None:
+    # A forwarder that writes each Event Hub message body on its own line.
+    f = tmp_path / "capture.jsonl"
+    f.write_text(
+        json.dumps({"records": [RECORD, {**RECORD, "correlationId": "b"}]}) + "\n" + json.dumps({"records": [RECORD]}) + "\n"
+    )
+    report = ingest(f)
+    assert report.stored == 3 and report.ok
+    assert rows(case, "SELECT _Line, _Record FROM AzureActivity ORDER BY _Line, _Record") == [
+        {"_Line": 1, "_Record": 1},
+        {"_Line": 1, "_Record": 2},
+        {"_Line": 2, "_Record": None},
+    ]
+
+
+def test_large_documents_are_streamed(tmp_path: Path, case: CaseDatabase, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(documents, "STREAM_ABOVE", 1024)
+    streamed = []
+    original = documents._frame_streaming
+    monkeypatch.setattr(documents, "_frame_streaming", lambda *a: streamed.append(1) or original(*a))
+    f = tmp_path / "records.json"
+    f.write_text(json.dumps({"records": [{**RECORD, "correlationId": str(i), "durationMs": 1.5} for i in range(50)]}, indent=1))
+    report = Ingestor(case).ingest([f])
+    assert report.stored == 50 and report.ok and streamed
+    assert rows(case, "SELECT min(_Record) AS a, max(_Record) AS b FROM AzureActivity") == [{"a": 1, "b": 50}]
+
+
+def test_keys_in_any_case(tmp_path: Path, ingest: IngestFn, case: CaseDatabase) -> None:
+    shouting = {k.upper(): v for k, v in RECORD.items()}
+    f = tmp_path / "upper.json"
+    f.write_text(json.dumps(shouting) + "\n")
+    report = ingest(f)
+    assert report.stored == 1
+    (r,) = rows(case, "SELECT OperationNameValue, ResourceGroup FROM AzureActivity")
+    assert r == {"OperationNameValue": "MICROSOFT.KEYVAULT/VAULTS/WRITE", "ResourceGroup": "RG"}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2019-10-24T00:13:46.3554259Z", "2019-10-24 00:13:46.355425+00"),
+        ("2019-10-18T15:30:51.0273716+00:00", "2019-10-18 15:30:51.027371+00"),
+        ("2021-01-01T01:00:00+02:00", "2020-12-31 23:00:00+00"),
+        ("2020-02-07T20:49:49", "2020-02-07 20:49:49+00"),
+        ("2022-12-12 22:19:00.123456789", "2022-12-12 22:19:00.123456+00"),
+        ("/Date(1618327011162)/", "2021-04-13 15:16:51.162+00"),
+        ("1618327011162", "2021-04-13 15:16:51.162+00"),
+        ("2026-01-24T06:54:24.0000000Z ", "2026-01-24 06:54:24+00"),
+        ("4/28/2021, 2:32:14.029 PM", None),
+    ],
+)
+def test_time_forms(case: CaseDatabase, value: str, expected: str | None) -> None:
+    (got,) = case.con.execute("SELECT CAST(lw_ts(?) AS VARCHAR)", [value]).fetchone()
+    assert got == expected
+
+
+def test_parameters_by_name_never_by_position(case: CaseDatabase) -> None:
+    params = json.dumps(
+        [
+            {"Name": "DomainController", "Value": ""},
+            {"Name": "Identity", "Value": "x"},
+            {"Name": "UnifiedAuditLogIngestionEnabled", "Value": "False"},
+        ]
+    )
+    got = case.con.execute(
+        "SELECT lw_param(?, 'unifiedauditlogingestionenabled'), lw_param(?, 'Missing')", [params, params]
+    ).fetchone()
+    assert got == ("False", None)
+
+
+def test_concatenated_powershell_pages(ingest: IngestFn, case: CaseDatabase) -> None:
+    report = ingest(HANDMADE / "b_powershell_concatenated.json")
+    assert report.stored == 3
+    assert [r["_Record"] for r in rows(case, "SELECT _Record FROM AzureActivity ORDER BY 1")] == [1, 2, 3]
