@@ -16,9 +16,9 @@ from functools import cache
 from pathlib import Path
 from typing import BinaryIO
 
-from logwarden.formats.classify import BATCH_VIEW, PLAN
+from logwarden.formats.classify import BATCH_VIEW, PLAN, STAGE
 from logwarden.formats.files import InputError, InputFile, iter_inputs
-from logwarden.formats.framing.base import Batch, BatchBuilder, Locator, Reject, excerpt
+from logwarden.formats.framing.base import Batch, BatchBuilder, Locator, Reject, excerpt, rechunk
 from logwarden.formats.framing.csvrows import CsvOptions, DateOrder
 from logwarden.formats.framing.sniff import UnreadableFile, frame_file
 from logwarden.formats.records import MACROS
@@ -177,7 +177,9 @@ class Ingestor:
     def _load(self, batch: Batch, file_id: int, result: FileResult, *, second_pass: bool) -> None:
         self.db.register(BATCH_VIEW, batch.to_table())
         try:
-            self.db.run(PLAN.stage_sql)
+            # The stage goes back through Arrow in small batches: DuckDB parallelises a scan
+            # per row group of a table (122,880 rows, far more than a batch) but per batch of Arrow.
+            self.db.register(STAGE, rechunk(self.db.arrow(PLAN.stage_sql)))
             for fid, n in self.db.run(PLAN.present_sql):
                 self.db.run(_insert_sql(fid), [file_id])
                 fmt = PLAN.formats[fid]
@@ -186,9 +188,12 @@ class Ingestor:
             leftovers = self.db.run(PLAN.leftovers_sql)
         finally:
             self.db.unregister(BATCH_VIEW)
+            self.db.unregister(STAGE)
         self.progress.records(len(batch))
         retry = BatchBuilder()
         for text, line, rec, wrapper, fid, t_raw in leftovers:
+            if not text.strip():
+                continue  # a blank line is no record
             where = Locator(line, rec)
             if fid is not None:
                 fmt = PLAN.formats[fid]

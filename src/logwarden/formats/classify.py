@@ -1,8 +1,9 @@
 """Compile the record formats into the SQL that sorts and maps a batch in bulk.
 
 A batch arrives in the store as Arrow columns (`text`, `line`, `rec`, `wrapper`).
-Each record is parsed once into a struct of its top-level keys, assigned the first
-format whose predicate holds, given its event time, and inserted into that
+Each record is parsed once for the keys that tell formats apart, assigned the first
+format whose predicate holds and given its event time; then parsed once more for
+every key and nested path its format's columns read, and inserted into that
 format's Sentinel table. Records no format claims, or without a readable time,
 come back to Python for repair or a precise reject reason.
 """
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
 
 import re2
 
@@ -24,28 +24,19 @@ STAGE = "lw_stage"
 
 _KEY_REF = re2.compile(r'r\."((?:[^"]|"")+)"')
 _PATH_REF = re2.compile(r"""lw_path\(r\."((?:[^"]|"")+)", '((?:[^']|'')*)'\)""")
+_OBJ_REF = re2.compile(r"""lw_obj\(r\."((?:[^"]|"")+)", '((?:[^']|'')*)'\)""")
 _PATH_LITERAL = re2.compile(r"'(\$[^']*)'")
 _PATH_STEP = re2.compile(r'\.(?:"([^"]*)"|([A-Za-z0-9_]+))')
-
-
-def repr_sql(literal: str) -> str:
-    """A path literal as the marker carried it (already escaped for SQL)."""
-    return f"'{literal}'"
 
 
 def _unquote(identifier: str) -> str:
     return identifier.replace('""', '"')
 
 
-def _top_level_keys(fmt: RecordFormat) -> list[str]:
-    sql = " ".join([fmt.match, fmt.time, *fmt.columns.values()])
-    return [_unquote(m) for m in _KEY_REF.findall(sql)]
-
-
 def vocabulary(fmt: RecordFormat) -> dict[str, str]:
     """Lower-cased key -> spelling, for every key name the format reads at any depth."""
     sql = " ".join([fmt.match, fmt.time, *fmt.columns.values()])
-    names = _top_level_keys(fmt)
+    names = _keys_in(sql)
     for literal in _PATH_LITERAL.findall(sql):
         names.extend(quoted or bare for quoted, bare in _PATH_STEP.findall(literal))
     out: dict[str, str] = {}
@@ -70,35 +61,26 @@ class Plan:
 
     @cached_property
     def keys(self) -> dict[str, int]:
-        """Every top-level key any format reads, and its (1-based) slot in `r`."""
+        """The top-level keys that decide a record's format and time, and their slot in `r`."""
         names: dict[str, int] = {}
         for fmt in self.formats:
-            for name in _top_level_keys(fmt):
+            for name in _keys_in(f"{fmt.match} {fmt.time}"):
                 names.setdefault(name, len(names) + 1)
         return names
 
-    def _bind(self, sql: str, paths: dict[tuple[str, str], str] | None = None) -> str:
-        """Resolve key and path markers: keys to slots of `r`, paths to `paths` or a parse each."""
-
-        def one_path(m: Any) -> str:
-            found = (paths or {}).get((_unquote(m.group(1)), m.group(2)))
-            return found or f"try(json_extract_string(r.\"{m.group(1)}\", '{m.group(2)}'))"
-
-        # `r` is a list (DuckDB struct fields cannot differ only in case, and `Level` and
-        # `level` are different keys here), so key references become list slots.
-        return _KEY_REF.sub(lambda m: f"r[{self.keys[_unquote(m.group(1))]}]", _PATH_REF.sub(one_path, sql))
-
     @cached_property
     def stage_sql(self) -> str:
-        matches = " ".join(f"WHEN {self._bind(f.match)} THEN {i}" for i, f in enumerate(self.formats))
-        times = " ".join(f"WHEN {i} THEN {self._bind(f.time)}" for i, f in enumerate(self.formats))
-        paths = "[" + ", ".join(sql_str(json_path(k)) for k in self.keys) + "]"
+        # `r` is a list (DuckDB struct fields cannot differ only in case, and `Level` and
+        # `level` are different keys here), filled by one parse of each record.
+        slots = {(name, "$"): f"r[{slot}]" for name, slot in self.keys.items()}
+        matches = " ".join(f"WHEN {_bind(f.match, slots)} THEN {i}" for i, f in enumerate(self.formats))
+        times = " ".join(f"WHEN {i} THEN {_bind(f.time, slots)}" for i, f in enumerate(self.formats))
+        paths = ", ".join(sql_str(json_path(k)) for k in self.keys)
         return (
-            f"CREATE OR REPLACE TEMP TABLE {STAGE} AS "
-            f"SELECT *, lw_ts(t_raw) AS t FROM ("
+            f"SELECT text, line, rec, wrapper, fid, t_raw, lw_ts(t_raw) AS t FROM ("
             f"  SELECT *, CASE fid {times} END AS t_raw FROM ("
-            f"    SELECT text, line, rec, wrapper, r, CASE WHEN r IS NULL THEN NULL {matches} END AS fid"
-            f"    FROM (SELECT *, try(json_extract_string(text, {paths})) AS r FROM {BATCH_VIEW})"
+            f"    SELECT *, CASE WHEN r IS NULL THEN NULL {matches} END AS fid"
+            f"    FROM (SELECT *, try(json_extract_string(text, [{paths}])) AS r FROM {BATCH_VIEW})"
             f"  )"
             f")"
         )
@@ -109,22 +91,17 @@ class Plan:
         unknown = set(fmt.columns) - set(table.column_names)
         if unknown:
             raise ValueError(f"format {fmt.code} maps to columns {sorted(unknown)} that {table.name} lacks")
-        # Every path below one key is read in one parse of that key: `p<slot>` is the list.
-        wanted: dict[str, list[str]] = {}
-        for name, literal in _PATH_REF.findall(" ".join(fmt.columns.values())):
-            found = wanted.setdefault(_unquote(name), [])
-            if literal not in found:
-                found.append(literal)
-        paths: dict[tuple[str, str], str] = {}
-        extracts = []
-        for name, literals in wanted.items():
-            slot = self.keys[name]
-            extracts.append(f"try(json_extract_string(r[{slot}], [{', '.join(map(repr_sql, literals))}])) AS p{slot}")
-            for i, literal in enumerate(literals, start=1):
-                paths[(name, literal)] = f"p{slot}[{i}]"
+        # Every text value the columns read comes out of one parse of the record (`v`), every
+        # JSON value out of one more (`o`): JSON stays JSON, with no re-validation or re-encoding.
+        sql = " ".join(fmt.columns.values())
+        texts = _slots([(_unquote(n), lit) for n, lit in _PATH_REF.findall(sql)] + [
+            (n, "$") for n in _keys_in(_OBJ_REF.sub("", _PATH_REF.sub("", sql)))
+        ], "v")
+        objects = _slots([(_unquote(n), lit) for n, lit in _OBJ_REF.findall(sql)], "o")
         selects = ['t AS "TimeGenerated"']
         for column, expr in fmt.columns.items():
-            selects.append(f'{_typed(self._bind(expr, paths), table.column_type(column))} AS "{column}"')
+            bound = _bind(expr, texts.slots, objects.slots)
+            selects.append(f'{_typed(bound, table.column_type(column))} AS "{column}"')
         selects += [
             'CAST(? AS INTEGER) AS "_FileId"',
             'line AS "_Line"',
@@ -132,10 +109,9 @@ class Plan:
             f'coalesce(wrapper, {sql_str(fmt.code)}) AS "_Format"',
             f'text AS "{RAW_COLUMN}"',
         ]
-        source = f"(SELECT *{''.join(', ' + e for e in extracts)} FROM {STAGE} WHERE fid = {fid} AND t IS NOT NULL)"
+        extracts = texts.select("json_extract_string") + objects.select("json_extract")
+        source = f"(SELECT *{extracts} FROM {STAGE} WHERE fid = {fid} AND t IS NOT NULL)"
         return f'INSERT INTO "{table.name}" BY NAME SELECT {", ".join(selects)} FROM {source}'
-
-
 
     @property
     def present_sql(self) -> str:
@@ -144,6 +120,41 @@ class Plan:
     @property
     def leftovers_sql(self) -> str:
         return f"SELECT text, line, rec, wrapper, fid, t_raw FROM {STAGE} WHERE fid IS NULL OR t IS NULL"
+
+
+@dataclass
+class _Slots:
+    """Full JSON paths read in one call, and the list slot each (key, path) lands in."""
+
+    name: str
+    paths: list[str]
+    slots: dict[tuple[str, str], str]
+
+    def select(self, function: str) -> str:
+        if not self.paths:
+            return ""
+        return f", try({function}(text, [{', '.join(sql_str(p) for p in self.paths)}])) AS {self.name}"
+
+
+def _slots(refs: list[tuple[str, str]], name: str) -> _Slots:
+    out = _Slots(name, [], {})
+    for key, literal in refs:
+        full = json_path(key) + literal[1:]
+        if full not in out.paths:
+            out.paths.append(full)
+        out.slots[(key, literal)] = f"{name}[{out.paths.index(full) + 1}]"
+    return out
+
+
+def _keys_in(sql: str) -> list[str]:
+    return [_unquote(m) for m in _KEY_REF.findall(sql)]
+
+
+def _bind(sql: str, slots: dict[tuple[str, str], str], objects: dict[tuple[str, str], str] | None = None) -> str:
+    """Replace key, path and object markers with the list slots that hold their values."""
+    sql = _OBJ_REF.sub(lambda m: (objects or {})[(_unquote(m.group(1)), m.group(2))], sql)
+    sql = _PATH_REF.sub(lambda m: slots[(_unquote(m.group(1)), m.group(2))], sql)
+    return _KEY_REF.sub(lambda m: slots[(_unquote(m.group(1)), "$")], sql)
 
 
 PLAN = Plan(FORMATS)

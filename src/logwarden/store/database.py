@@ -15,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from logwarden.store.tables import PROVENANCE, RAW_COLUMN, TABLES, Table
+from logwarden.store.tables import JSON, PROVENANCE, RAW_COLUMN, TABLES, Table
 
 DEFAULT_MEMORY_LIMIT = "1200MB"
 
@@ -63,7 +63,8 @@ class LedgerEntry:
 
 
 def _create_table_sql(table: Table) -> str:
-    cols = [f'"{name}" {kind}' for name, kind in table.columns]
+    # Long JSON text compresses far faster with zstd than with the default dictionary/FSST analysis.
+    cols = [f'"{name}" {kind}' + (" USING COMPRESSION zstd" if kind == JSON else "") for name, kind in table.columns]
     cols += [f'"{name}" {kind}' for name, kind in PROVENANCE]
     cols.append(f'"{RAW_COLUMN}" VARCHAR USING COMPRESSION zstd')
     cols += [f'"{name}" {kind} GENERATED ALWAYS AS ({expr}) VIRTUAL' for name, kind, expr in table.derived]
@@ -165,6 +166,9 @@ class CaseDatabase:
 
     def run(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         return self.con.execute(sql, params or []).fetchall()
+
+    def arrow(self, sql: str) -> Any:
+        return self.con.sql(sql).to_arrow_table()
 
     def register(self, name: str, table: Any) -> None:
         self.con.register(name, table)

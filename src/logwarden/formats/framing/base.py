@@ -53,9 +53,14 @@ class Batch:
         return len(self.texts)
 
     def to_table(self) -> pa.Table:
-        return pa.table(
-            {"text": self.texts, "line": self.lines, "rec": self.records, "wrapper": self.wrappers}
+        return rechunk(
+            pa.table({"text": self.texts, "line": self.lines, "rec": self.records, "wrapper": self.wrappers})
         )
+
+
+def rechunk(table: pa.Table) -> pa.Table:
+    """Several record batches let DuckDB scan (and so parse) with every thread."""
+    return pa.Table.from_batches(table.to_batches(max_chunksize=ROWS_PER_SCAN_BATCH))
 
 
 @dataclass
@@ -117,3 +122,4 @@ Framed = Batch | Reject
 FrameStream = Iterator[Framed]
 
 BATCH_BYTES = 16 << 20
+ROWS_PER_SCAN_BATCH = 1024

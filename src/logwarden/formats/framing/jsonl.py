@@ -14,7 +14,7 @@ from typing import BinaryIO
 import numpy as np
 import pyarrow as pa
 
-from logwarden.formats.framing.base import BATCH_BYTES, Batch, FrameStream, Locator, Reject, excerpt
+from logwarden.formats.framing.base import BATCH_BYTES, Batch, BatchBuilder, FrameStream, Locator, Reject, excerpt
 
 _NL = 10
 _CR = 13
@@ -76,63 +76,59 @@ def _read(stream: BinaryIO, size: int) -> tuple[bytes, Exception | None]:
 
 
 def _frame(body: bytes, first_line: int) -> FrameStream:
-    """Frame `body`, a run of complete lines each ending in a newline."""
+    """Frame `body`, a run of complete lines each ending in a newline.
+
+    The line terminators are cut out with one vectorised copy so that every record is
+    a contiguous slice of one Arrow buffer, with no per-line Python work.
+    """
     raw = np.frombuffer(body, dtype=np.uint8)
     newline_at = np.flatnonzero(raw == _NL)
-    starts = np.empty_like(newline_at)
+    n = len(newline_at)
+    starts = np.empty(n, dtype=np.int64)
     starts[0] = 0
     starts[1:] = newline_at[:-1] + 1
-    ends = newline_at.copy()
-    has_cr = (ends > starts) & (raw[np.maximum(ends - 1, 0)] == _CR)
-    ends[has_cr] -= 1
-    line_numbers = np.arange(first_line, first_line + len(newline_at), dtype=np.int64)
-
-    bad = _invalid_utf8_lines(body, raw, starts, ends)
-    keep = ends > starts
+    has_cr = (newline_at > starts) & (raw[np.maximum(newline_at - 1, 0)] == _CR)
+    # Bytes removed before line i: one newline per earlier line plus the earlier CRs.
+    removed = np.arange(n, dtype=np.int64)
+    removed[1:] += np.cumsum(has_cr[:-1], dtype=np.int64)
+    offsets = np.empty(n + 1, dtype=np.int64)
+    offsets[:-1] = starts - removed
+    offsets[-1] = len(raw) - n - int(has_cr.sum())
+    keep = np.ones(len(raw), dtype=bool)
+    keep[newline_at] = False
+    keep[newline_at[has_cr] - 1] = False
+    data = raw[keep]
+    lines = np.arange(first_line, first_line + n, dtype=np.int64)
+    bad = _invalid_utf8_lines(data, offsets)
     if bad.size:
-        keep[bad] = False
-        for i in bad:
-            yield Reject(
-                Locator(line=int(line_numbers[i])),
-                "not-utf8",
-                "the line is not UTF-8 text (binary data or another encoding)",
-                excerpt(body[starts[i] : ends[i]]),
-            )
-
-    # Drop the line terminators so every record is one contiguous slice of `data`.
-    drop = np.zeros(len(raw), dtype=bool)
-    drop[newline_at] = True
-    drop[ends[has_cr]] = True
-    removed_before = np.cumsum(drop, dtype=np.int64)
-    data = raw[~drop]
-    new_starts = starts - np.concatenate(([0], removed_before[starts[1:] - 1])) if len(starts) else starts
-    lengths = ends - starts
-    kept_starts = new_starts[keep]
-    kept_lengths = lengths[keep]
-    if not len(kept_starts):
+        yield from _frame_slowly(data.tobytes(), offsets, lines, set(bad.tolist()))
         return
-    offsets = np.empty(len(kept_starts) + 1, dtype=np.int64)
-    offsets[:-1] = kept_starts
-    offsets[-1] = kept_starts[-1] + kept_lengths[-1]
-    # Only lines of zero length were skipped, so consecutive kept slices are contiguous
-    # except across invalid lines; compact those away too.
-    if bad.size:
-        pieces = [data[s : s + n] for s, n in zip(kept_starts, kept_lengths, strict=True)]
-        data = np.concatenate(pieces) if pieces else data[:0]
-        offsets = np.concatenate(([0], np.cumsum(kept_lengths))).astype(np.int64)
-    texts = pa.LargeStringArray.from_buffers(len(kept_starts), pa.py_buffer(offsets), pa.py_buffer(data))
-    n = len(kept_starts)
     yield Batch(
-        texts=texts,
-        lines=pa.array(line_numbers[keep]),
+        texts=pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data)),
+        lines=pa.array(lines),
         records=pa.nulls(n, type=pa.int64()),
         wrappers=pa.nulls(n, type=pa.string()),
     )
 
 
-def _invalid_utf8_lines(body: bytes, raw: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    if not (raw >= 0x80).any():
+def _frame_slowly(body: bytes, offsets: np.ndarray, lines: np.ndarray, bad: set[int]) -> FrameStream:
+    """A chunk with lines that are not UTF-8: reject those, frame the rest line by line."""
+    builder = BatchBuilder()
+    for i in range(len(lines)):
+        text = body[offsets[i] : offsets[i + 1]]
+        where = Locator(line=int(lines[i]))
+        if i in bad:
+            yield Reject(where, "not-utf8", "the line is not UTF-8 text (binary data or another encoding)", excerpt(text))
+        else:
+            builder.add(text.decode("utf-8"), where)
+    if len(builder):
+        yield builder.take()
+
+
+def _invalid_utf8_lines(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    if not (data >= 0x80).any():
         return np.empty(0, dtype=np.int64)
+    body = data.tobytes()
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:
@@ -140,9 +136,9 @@ def _invalid_utf8_lines(body: bytes, raw: np.ndarray, starts: np.ndarray, ends: 
     else:
         return np.empty(0, dtype=np.int64)
     bad = []
-    for i, (s, e) in enumerate(zip(starts, ends, strict=True)):
+    for i in range(len(offsets) - 1):
         try:
-            body[s:e].decode("utf-8")
+            body[offsets[i] : offsets[i + 1]].decode("utf-8")
         except UnicodeDecodeError:
             bad.append(i)
     return np.array(bad, dtype=np.int64)

@@ -53,10 +53,16 @@ def json_path(*steps: str) -> str:
 
 
 def dyn(name: str, *steps: str) -> str:
-    """A dynamic (JSON) column from a key or a path below it."""
-    if not steps:
-        return f"lw_json({key(name)})"
-    return f"lw_json({path(name, *steps)})"
+    """A dynamic column: the JSON value (object, array) at a key or a path below it, as is.
+
+    Written as an `lw_obj` marker, read in one parse with the record's other objects.
+    """
+    return f"lw_obj({key(name)}, {sql_str(json_path(*steps))})"
+
+
+def json_text(name: str) -> str:
+    """A dynamic column from a key whose value is JSON written as text (Log Analytics exports)."""
+    return f"lw_json({key(name)})"
 
 
 def first(*exprs: str) -> str:

@@ -8,7 +8,7 @@ the string twins of dynamic columns some exports carry instead (`Properties` for
 
 from __future__ import annotations
 
-from logwarden.formats.records.base import RecordFormat, any_present, dyn, first, key, one_of
+from logwarden.formats.records.base import RecordFormat, any_present, first, json_text, key, one_of
 from logwarden.store.tables import JSON, TABLES
 
 _TYPE = f"coalesce({key('Type')}, {key('$table')})"
@@ -31,7 +31,7 @@ def _rows_of(
     columns = {}
     for column, kind in TABLES[table].columns:
         if column != "TimeGenerated":
-            columns[column] = dyn(column) if kind == JSON else key(column)
+            columns[column] = json_text(column) if kind == JSON else key(column)
     columns.update(overrides or {})
     by_type = one_of(_TYPE, names)
     # A hunting query may project its own `Type` column over the table's (OTRF's AADAuditEvents do).
@@ -56,9 +56,9 @@ AZURE_ACTIVITY = _rows_of(
     ("AzureActivity",),
     any_present("OperationNameValue", "ActivityStatusValue", "CategoryValue"),
     {
-        "Properties_d": first(dyn("Properties_d"), dyn("Properties")),
-        "Authorization_d": first(dyn("Authorization_d"), dyn("Authorization")),
-        "Claims_d": first(dyn("Claims_d"), dyn("Claims")),
+        "Properties_d": first(json_text("Properties_d"), json_text("Properties")),
+        "Authorization_d": first(json_text("Authorization_d"), json_text("Authorization")),
+        "Claims_d": first(json_text("Claims_d"), json_text("Claims")),
     },
 )
 AUDIT_LOGS = _rows_of(

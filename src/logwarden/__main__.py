@@ -1,0 +1,3 @@
+from logwarden.cli import main
+
+main()
