@@ -181,3 +181,42 @@ def test_concatenated_powershell_pages(ingest: IngestFn, case: CaseDatabase) -> 
     report = ingest(HANDMADE / "b_powershell_concatenated.json")
     assert report.stored == 3
     assert [r["_Record"] for r in rows(case, "SELECT _Record FROM AzureActivity ORDER BY 1")] == [1, 2, 3]
+
+
+def test_crash_mid_file_is_invisible_then_cleaned(tmp_path: Path) -> None:
+    """A process killed mid-file leaves committed slices behind: hidden, then removed on the next open."""
+    from logwarden.ingest import open_case
+
+    db_path = tmp_path / "case.duckdb"
+    db = open_case(db_path)
+    file_id = db.begin_file("/exports/PT1H.json")
+    db.run(
+        'INSERT INTO lw."AzureActivity" ("TimeGenerated", "OperationNameValue", "_FileId", "_Raw") '
+        "VALUES (now(), 'X', ?, '{}')",
+        [file_id],
+    )
+    db.commit_slice()
+    assert count(db) == 0  # committed, but not shown: the file is still `ingesting`
+    assert rows(db, 'SELECT count(*) AS n FROM lw."AzureActivity"')[0]["n"] == 1
+    db.con.close()  # the crash: no finish_file, no abandon_file
+
+    reopened = open_case(db_path)
+    assert reopened.recovered == ["/exports/PT1H.json"]
+    assert rows(reopened, 'SELECT count(*) AS n FROM lw."AzureActivity"')[0]["n"] == 0
+    assert rows(reopened, "SELECT count(*) AS n FROM IngestFiles")[0]["n"] == 0
+    reopened.close()
+
+
+def test_big_files_commit_in_slices(tmp_path: Path, case: CaseDatabase, monkeypatch: pytest.MonkeyPatch) -> None:
+    import logwarden.ingest as ingest_module
+
+    monkeypatch.setattr(jsonl, "BATCH_BYTES", 64 << 10)
+    monkeypatch.setattr(ingest_module, "BYTES_PER_COMMIT", 128 << 10)
+    slices = []
+    original = case.commit_slice
+    monkeypatch.setattr(case, "commit_slice", lambda: slices.append(1) or original())
+    f = tmp_path / "PT1H.json"
+    f.write_bytes(lines(5000))
+    report = Ingestor(case).ingest([f])
+    assert report.stored == 5000 and len(slices) >= 5
+    assert count(case) == 5000

@@ -7,14 +7,17 @@ read is either stored or counted as rejected with a reason: read = stored + reje
 
 from __future__ import annotations
 
+import threading
 import time
 import zlib
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from queue import Full, Queue
 from functools import cache
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from logwarden.formats.classify import BATCH_VIEW, PLAN, STAGE
 from logwarden.formats.files import InputError, InputFile, iter_inputs
@@ -23,14 +26,32 @@ from logwarden.formats.framing.csvrows import CsvOptions, DateOrder
 from logwarden.formats.framing.sniff import UnreadableFile, frame_file
 from logwarden.formats.records import MACROS
 from logwarden.formats.repair import Failed, Repaired, repair, unknown_shape
-from logwarden.store.database import CaseDatabase
+from logwarden.store.database import CaseDatabase, LedgerEntry
 
+# Record bytes stored between commits: DuckDB holds uncommitted rows in memory at about
+# three times their size, so this bounds the ingest's memory whatever the file's size.
+BYTES_PER_COMMIT = 160 << 20
+# A record this long (a whole export minified onto one line, say) gets more memory headroom.
+HUGE_RECORD = 8 << 20
+HUGE_RECORD_MEMORY_LIMIT = "4GB"
 # Rejects kept per file in the ledger; the counts by reason are always complete.
 MAX_REJECTS_KEPT = 1000
 
 
 class StrictStop(Exception):
     """`--strict`: the first problem ends the ingest."""
+
+
+class _Duplicate(Exception):
+    def __init__(self, entry: LedgerEntry) -> None:
+        self.entry = entry
+
+
+def _skipped(result: FileResult, known: LedgerEntry) -> FileResult:
+    result.status = "skipped"
+    result.message = f"already ingested as file {known.file_id} ({known.path})"
+    result.file_id = known.file_id
+    return result
 
 
 @dataclass
@@ -111,6 +132,7 @@ class Ingestor:
         self.db = db
         self.options = options or IngestOptions()
         self.progress = progress or Progress()
+        self._uncommitted = 0
 
     def ingest(self, paths: list[Path]) -> IngestReport:
         started = time.perf_counter()
@@ -134,38 +156,47 @@ class Ingestor:
     def ingest_file(self, inp: InputFile) -> FileResult:
         result = FileResult(inp.name)
         size, mtime_ns = inp.stat_key()
-        sha = ""
         known = self.db.find_unchanged(inp.name, size, mtime_ns)
-        if known is None:
-            sha = inp.sha256()
-            known = self.db.find_ingested(sha)
         if known is not None:
-            result.status = "skipped"
-            result.message = f"already ingested as file {known.file_id} ({known.path})"
-            result.file_id = known.file_id
-            return result
-        started = time.perf_counter()
-        result.file_id = file_id = self.db.begin_file()
-        try:
-            self._read(inp, file_id, result)
-        except BaseException:
-            self.db.abandon_file()
-            raise
+            return _skipped(result, known)
+        # The hash (for "same bytes under another name") is computed while the file is read.
+        with ThreadPoolExecutor(1) as pool:
+            sha = pool.submit(inp.sha256)
+            started = time.perf_counter()
+            result.file_id = file_id = self.db.begin_file(inp.name)
+            try:
+                self._read(inp, file_id, result, sha)
+                known = self.db.find_ingested(sha.result())
+                if known is not None:
+                    raise _Duplicate(known)
+            except _Duplicate as dup:
+                self.db.abandon_file(file_id)
+                return _skipped(FileResult(inp.name), dup.entry)
+            except BaseException:
+                self.db.abandon_file(file_id)
+                raise
         result.seconds = time.perf_counter() - started
-        self._finish(inp, sha, size, mtime_ns, result)
+        self._finish(inp, sha.result(), size, mtime_ns, result)
         return result
 
-    def _read(self, inp: InputFile, file_id: int, result: FileResult) -> None:
+    def _read(self, inp: InputFile, file_id: int, result: FileResult, sha: Future[str]) -> None:
         def opener() -> BinaryIO:
             return inp.open(self.progress.bytes_read)
 
         try:
             result.container, frames = frame_file(opener, CsvOptions(self.options.date_order))
-            for item in _guarded(frames):
+            checked = False
+            # Framing (numpy, file reads) runs a batch ahead in a thread while DuckDB stores the last.
+            for item in read_ahead(_guarded(frames)):
                 if isinstance(item, Reject):
                     self._reject(file_id, result, item.where, item.reason, item.message, item.excerpt)
                 else:
                     self._load(item, file_id, result, second_pass=False)
+                if not checked and sha.done():
+                    checked = True
+                    known = self.db.find_ingested(sha.result())
+                    if known is not None:
+                        raise _Duplicate(known)
         except (UnreadableFile, InputError) as exc:
             result.status = "empty" if "empty" in str(exc) else "unreadable"
             result.message = str(exc)
@@ -175,6 +206,13 @@ class Ingestor:
             result.status = "partial"
 
     def _load(self, batch: Batch, file_id: int, result: FileResult, *, second_pass: bool) -> None:
+        if batch.longest() > HUGE_RECORD:
+            with self.db.memory_limit(HUGE_RECORD_MEMORY_LIMIT):
+                self._load_batch(batch, file_id, result, second_pass=second_pass)
+        else:
+            self._load_batch(batch, file_id, result, second_pass=second_pass)
+
+    def _load_batch(self, batch: Batch, file_id: int, result: FileResult, *, second_pass: bool) -> None:
         self.db.register(BATCH_VIEW, batch.to_table())
         try:
             # The stage goes back through Arrow in small batches: DuckDB parallelises a scan
@@ -189,6 +227,10 @@ class Ingestor:
         finally:
             self.db.unregister(BATCH_VIEW)
             self.db.unregister(STAGE)
+        self._uncommitted += batch.texts.nbytes
+        if self._uncommitted >= BYTES_PER_COMMIT:
+            self.db.commit_slice()
+            self._uncommitted = 0
         self.progress.records(len(batch))
         retry = BatchBuilder()
         for text, line, rec, wrapper, fid, t_raw in leftovers:
@@ -258,6 +300,61 @@ class Ingestor:
             [(table, fmt, n) for (table, fmt), n in sorted(result.counts.items())],
             sorted(result.reasons.items()),
         )
+
+
+T = TypeVar("T")
+_END = object()
+
+
+def read_ahead(items: Iterator[T], depth: int = 2) -> Iterator[T]:
+    """`items`, produced by a background thread up to `depth` ahead of the consumer.
+
+    An exception in the producer is raised in the consumer; a consumer that stops early
+    stops the producer, which closes `items`.
+    """
+    queue: Queue[object] = Queue(depth)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                queue.put(item, timeout=0.1)
+                return True
+            except Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(item):
+                    return
+            put(_END)
+        except BaseException as exc:
+            put(_Raised(exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=produce, name="logwarden-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = queue.get()
+            if item is _END:
+                return
+            if isinstance(item, _Raised):
+                raise item.exc
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()
+
+
+@dataclass(frozen=True)
+class _Raised:
+    exc: BaseException
 
 
 def _guarded(frames: Iterator[Batch | Reject]) -> Iterator[Batch | Reject]:

@@ -17,6 +17,7 @@ import re2
 
 from logwarden.formats.records import FORMATS
 from logwarden.formats.records.base import RecordFormat, json_path, sql_str
+from logwarden.store.database import STORED_SCHEMA
 from logwarden.store.tables import INT, JSON, RAW_COLUMN, TABLES, TS
 
 BATCH_VIEW = "lw_batch"
@@ -61,7 +62,11 @@ class Plan:
 
     @cached_property
     def keys(self) -> dict[str, int]:
-        """The top-level keys that decide a record's format and time, and their slot in `r`."""
+        """The top-level keys that decide a record's format and time, and their slot in `r`.
+
+        `r` is a list, not a struct: DuckDB struct fields cannot differ only in case, and
+        `Level` and `level` are different keys here.
+        """
         names: dict[str, int] = {}
         for fmt in self.formats:
             for name in _keys_in(f"{fmt.match} {fmt.time}"):
@@ -70,8 +75,6 @@ class Plan:
 
     @cached_property
     def stage_sql(self) -> str:
-        # `r` is a list (DuckDB struct fields cannot differ only in case, and `Level` and
-        # `level` are different keys here), filled by one parse of each record.
         slots = {(name, "$"): f"r[{slot}]" for name, slot in self.keys.items()}
         matches = " ".join(f"WHEN {_bind(f.match, slots)} THEN {i}" for i, f in enumerate(self.formats))
         times = " ".join(f"WHEN {i} THEN {_bind(f.time, slots)}" for i, f in enumerate(self.formats))
@@ -91,17 +94,15 @@ class Plan:
         unknown = set(fmt.columns) - set(table.column_names)
         if unknown:
             raise ValueError(f"format {fmt.code} maps to columns {sorted(unknown)} that {table.name} lacks")
-        # Every text value the columns read comes out of one parse of the record (`v`), every
-        # JSON value out of one more (`o`): JSON stays JSON, with no re-validation or re-encoding.
-        sql = " ".join(fmt.columns.values())
-        texts = _slots([(_unquote(n), lit) for n, lit in _PATH_REF.findall(sql)] + [
-            (n, "$") for n in _keys_in(_OBJ_REF.sub("", _PATH_REF.sub("", sql)))
-        ], "v")
-        objects = _slots([(_unquote(n), lit) for n, lit in _OBJ_REF.findall(sql)], "o")
+        # Everything the columns read, at any depth, comes out of one more parse of the record.
+        full_paths: dict[str, int] = {}
+        slots: dict[tuple[str, str], str] = {}
+        for name, literal in _refs_in(" ".join(fmt.columns.values())):
+            full = json_path(name) + literal[1:]
+            slots[(name, literal)] = f"v[{full_paths.setdefault(full, len(full_paths) + 1)}]"
         selects = ['t AS "TimeGenerated"']
         for column, expr in fmt.columns.items():
-            bound = _bind(expr, texts.slots, objects.slots)
-            selects.append(f'{_typed(bound, table.column_type(column))} AS "{column}"')
+            selects.append(f'{_typed(_bind(expr, slots), table.column_type(column))} AS "{column}"')
         selects += [
             'CAST(? AS INTEGER) AS "_FileId"',
             'line AS "_Line"',
@@ -109,9 +110,12 @@ class Plan:
             f'coalesce(wrapper, {sql_str(fmt.code)}) AS "_Format"',
             f'text AS "{RAW_COLUMN}"',
         ]
-        extracts = texts.select("json_extract_string") + objects.select("json_extract")
-        source = f"(SELECT *{extracts} FROM {STAGE} WHERE fid = {fid} AND t IS NOT NULL)"
-        return f'INSERT INTO "{table.name}" BY NAME SELECT {", ".join(selects)} FROM {source}'
+        paths = ", ".join(sql_str(p) for p in full_paths)
+        source = (
+            f"(SELECT *, try(json_extract_string(text, [{paths}])) AS v "
+            f"FROM {STAGE} WHERE fid = {fid} AND t IS NOT NULL)"
+        )
+        return f'INSERT INTO {STORED_SCHEMA}."{table.name}" BY NAME SELECT {", ".join(selects)} FROM {source}'
 
     @property
     def present_sql(self) -> str:
@@ -122,37 +126,21 @@ class Plan:
         return f"SELECT text, line, rec, wrapper, fid, t_raw FROM {STAGE} WHERE fid IS NULL OR t IS NULL"
 
 
-@dataclass
-class _Slots:
-    """Full JSON paths read in one call, and the list slot each (key, path) lands in."""
-
-    name: str
-    paths: list[str]
-    slots: dict[tuple[str, str], str]
-
-    def select(self, function: str) -> str:
-        if not self.paths:
-            return ""
-        return f", try({function}(text, [{', '.join(sql_str(p) for p in self.paths)}])) AS {self.name}"
-
-
-def _slots(refs: list[tuple[str, str]], name: str) -> _Slots:
-    out = _Slots(name, [], {})
-    for key, literal in refs:
-        full = json_path(key) + literal[1:]
-        if full not in out.paths:
-            out.paths.append(full)
-        out.slots[(key, literal)] = f"{name}[{out.paths.index(full) + 1}]"
-    return out
+def _refs_in(sql: str) -> list[tuple[str, str]]:
+    """(key, path below it) for every key, path and object marker in `sql`; `$` is the key itself."""
+    refs = [(_unquote(name), literal) for name, literal in _PATH_REF.findall(sql) + _OBJ_REF.findall(sql)]
+    refs += [(name, "$") for name in _keys_in(_OBJ_REF.sub("", _PATH_REF.sub("", sql)))]
+    return refs
 
 
 def _keys_in(sql: str) -> list[str]:
     return [_unquote(m) for m in _KEY_REF.findall(sql)]
 
 
-def _bind(sql: str, slots: dict[tuple[str, str], str], objects: dict[tuple[str, str], str] | None = None) -> str:
+def _bind(sql: str, slots: dict[tuple[str, str], str]) -> str:
     """Replace key, path and object markers with the list slots that hold their values."""
-    sql = _OBJ_REF.sub(lambda m: (objects or {})[(_unquote(m.group(1)), m.group(2))], sql)
+    # An object arrives as its JSON text; lw_json makes it a JSON value again.
+    sql = _OBJ_REF.sub(lambda m: f"lw_json({slots[(_unquote(m.group(1)), m.group(2))]})", sql)
     sql = _PATH_REF.sub(lambda m: slots[(_unquote(m.group(1)), m.group(2))], sql)
     return _KEY_REF.sub(lambda m: slots[(_unquote(m.group(1)), "$")], sql)
 

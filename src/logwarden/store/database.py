@@ -8,7 +8,7 @@ tables pleasant to query by hand, such as `lw_param(Parameters, 'Name')`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,12 +17,15 @@ import duckdb
 
 from logwarden.store.tables import JSON, PROVENANCE, RAW_COLUMN, TABLES, Table
 
-DEFAULT_MEMORY_LIMIT = "1200MB"
+# Where the rows are stored; the Sentinel-named views in the main schema are what users query.
+STORED_SCHEMA = "lw"
+INGESTING = "ingesting"
+DEFAULT_MEMORY_LIMIT = "700MB"
 
 _LEDGER = (
     "CREATE SEQUENCE IF NOT EXISTS lw_file_ids START 1",
     """CREATE TABLE IF NOT EXISTS IngestFiles (
-        FileId INTEGER PRIMARY KEY, Path VARCHAR NOT NULL, Sha256 VARCHAR, Size BIGINT, MtimeNs BIGINT,
+        FileId INTEGER, Path VARCHAR NOT NULL, Sha256 VARCHAR, Size BIGINT, MtimeNs BIGINT,
         Container VARCHAR, RecordsRead BIGINT, RowsStored BIGINT, RecordsRejected BIGINT,
         Status VARCHAR, Message VARCHAR, IngestedAt TIMESTAMPTZ, Seconds DOUBLE)""",
     """CREATE TABLE IF NOT EXISTS IngestCounts (
@@ -44,8 +47,7 @@ _MACROS = (
     # A dynamic column from text that may be JSON (object, array, or JSON inside a string) or a plain string.
     """CREATE OR REPLACE MACRO lw_json(s) AS CASE
         WHEN s IS NULL OR s = '' THEN NULL
-        WHEN json_valid(s) THEN CAST(s AS JSON)
-        ELSE to_json(s) END""",
+        ELSE coalesce(TRY_CAST(s AS JSON), to_json(s)) END""",
     # Exchange cmdlet parameters by name, case-insensitively; never by position.
     """CREATE OR REPLACE MACRO lw_param(params, name) AS
         (list_filter(
@@ -62,13 +64,23 @@ class LedgerEntry:
     status: str
 
 
-def _create_table_sql(table: Table) -> str:
+def _create_table_sql(table: Table) -> list[str]:
+    """The stored table in the `lw` schema, and the Sentinel-named view over it.
+
+    Derived columns live in the view: DuckDB evaluates a table's generated columns on
+    every insert, a view's only when a query asks for them.
+    """
     # Long JSON text compresses far faster with zstd than with the default dictionary/FSST analysis.
     cols = [f'"{name}" {kind}' + (" USING COMPRESSION zstd" if kind == JSON else "") for name, kind in table.columns]
     cols += [f'"{name}" {kind}' for name, kind in PROVENANCE]
     cols.append(f'"{RAW_COLUMN}" VARCHAR USING COMPRESSION zstd')
-    cols += [f'"{name}" {kind} GENERATED ALWAYS AS ({expr}) VIRTUAL' for name, kind, expr in table.derived]
-    return f'CREATE TABLE IF NOT EXISTS "{table.name}" ({", ".join(cols)})'
+    derived = "".join(f', CAST({expr} AS {kind}) AS "{name}"' for name, kind, expr in table.derived)
+    visible = f"_FileId NOT IN (SELECT FileId FROM IngestFiles WHERE Status = '{INGESTING}')"
+    return [
+        f'CREATE TABLE IF NOT EXISTS {STORED_SCHEMA}."{table.name}" ({", ".join(cols)})',
+        f'CREATE OR REPLACE VIEW "{table.name}" AS SELECT *{derived} FROM {STORED_SCHEMA}."{table.name}" '
+        f"WHERE {visible}",
+    ]
 
 
 class CaseDatabase:
@@ -86,11 +98,15 @@ class CaseDatabase:
         self.con = duckdb.connect(str(self.path), read_only=read_only)
         self.run("SET TimeZone = 'UTC'")
         self.run("SET memory_limit = ?", [memory_limit])
+        self.recovered: list[str] = []
         if not read_only:
             self._create(macros)
+            self.recovered = self.recover()
 
     def _create(self, macros: Sequence[str]) -> None:
-        for sql in (*_LEDGER, *(_create_table_sql(t) for t in TABLES.values()), *_MACROS, *macros):
+        # Macros first: derived columns use them.
+        tables = [sql for t in TABLES.values() for sql in _create_table_sql(t)]
+        for sql in (f"CREATE SCHEMA IF NOT EXISTS {STORED_SCHEMA}", *_MACROS, *macros, *_LEDGER, *tables):
             self.run(sql)
 
     def close(self) -> None:
@@ -117,10 +133,24 @@ class CaseDatabase:
         )
         return LedgerEntry(*rows[0]) if rows else None
 
-    def begin_file(self) -> int:
-        """Open the transaction one input is stored in, and give it a file id."""
+    def begin_file(self, path: str) -> int:
+        """Register one input as being ingested, and give it a file id.
+
+        Its rows are committed in slices (one transaction for a 5 GB file would hold it
+        all in memory) and stay invisible until `finish_file`: the views hide rows of
+        files still marked `ingesting`, and `recover` removes them after a crash.
+        """
+        file_id = int(self.run("SELECT nextval('lw_file_ids')")[0][0])
+        self.run(
+            "INSERT INTO IngestFiles (FileId, Path, Status, IngestedAt) VALUES (?, ?, ?, now())",
+            [file_id, path, INGESTING],
+        )
         self.run("BEGIN TRANSACTION")
-        return int(self.run("SELECT nextval('lw_file_ids')")[0][0])
+        return file_id
+
+    def commit_slice(self) -> None:
+        self.run("COMMIT")
+        self.run("BEGIN TRANSACTION")
 
     def finish_file(
         self,
@@ -129,12 +159,11 @@ class CaseDatabase:
         counts: Iterable[tuple[str, str, int]],
         reject_counts: Iterable[tuple[str, int]],
     ) -> None:
-        """Write the ledger rows for one input and commit everything stored for it."""
+        """Write the ledger rows for one input; from this commit on its rows are visible."""
         self.run(
-            "INSERT INTO IngestFiles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?)",
+            "UPDATE IngestFiles SET Sha256 = ?, Size = ?, MtimeNs = ?, Container = ?, RecordsRead = ?, "
+            "RowsStored = ?, RecordsRejected = ?, Status = ?, Message = ?, Seconds = ? WHERE FileId = ?",
             [
-                file_id,
-                entry["path"],
                 entry["sha256"],
                 entry["size"],
                 entry["mtime_ns"],
@@ -145,6 +174,7 @@ class CaseDatabase:
                 entry["status"],
                 entry["message"],
                 entry["seconds"],
+                file_id,
             ],
         )
         rows = [(file_id, table, fmt, n) for table, fmt, n in counts]
@@ -155,8 +185,25 @@ class CaseDatabase:
             self.con.executemany("INSERT INTO IngestRejectCounts VALUES (?, ?, ?)", reasons)
         self.run("COMMIT")
 
-    def abandon_file(self) -> None:
+    def abandon_file(self, file_id: int) -> None:
+        """Remove everything stored for an input whose ingest did not finish."""
         self.run("ROLLBACK")
+        self._forget([file_id])
+
+    def recover(self) -> list[str]:
+        """Remove what an interrupted ingest left; the paths it was reading, for a message."""
+        unfinished = self.run("SELECT FileId, Path FROM IngestFiles WHERE Status = ? ORDER BY FileId", [INGESTING])
+        if unfinished:
+            self._forget([file_id for file_id, _ in unfinished])
+        return [path for _, path in unfinished]
+
+    def _forget(self, file_ids: list[int]) -> None:
+        self.run("BEGIN TRANSACTION")
+        for table in TABLES:
+            self.run(f'DELETE FROM {STORED_SCHEMA}."{table}" WHERE list_contains(?, "_FileId")', [file_ids])
+        for ledger in ("IngestRejects", "IngestRejectCounts", "IngestCounts", "IngestFiles"):
+            self.run(f"DELETE FROM {ledger} WHERE list_contains(?, FileId)", [file_ids])
+        self.run("COMMIT")
 
     def add_rejects(self, rows: Sequence[tuple[int, int | None, int | None, str, str, str]]) -> None:
         if rows:
@@ -169,6 +216,16 @@ class CaseDatabase:
 
     def arrow(self, sql: str) -> Any:
         return self.con.sql(sql).to_arrow_table()
+
+    @contextlib.contextmanager
+    def memory_limit(self, limit: str) -> Iterator[None]:
+        """Run with another memory limit (DuckDB books a huge JSON value several times over)."""
+        (before,) = self.run("SELECT current_setting('memory_limit')")[0]
+        self.run("SET memory_limit = ?", [limit])
+        try:
+            yield
+        finally:
+            self.run("SET memory_limit = ?", [before])
 
     def register(self, name: str, table: Any) -> None:
         self.con.register(name, table)

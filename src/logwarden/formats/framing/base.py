@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 EXCERPT_CHARS = 300
 
@@ -51,6 +52,10 @@ class Batch:
 
     def __len__(self) -> int:
         return len(self.texts)
+
+    def longest(self) -> int:
+        lengths = pc.binary_length(self.texts)
+        return int(pc.max(lengths).as_py() or 0)
 
     def to_table(self) -> pa.Table:
         return rechunk(

@@ -21,68 +21,69 @@ _CR = 13
 
 
 def frame_jsonl(stream: BinaryIO) -> FrameStream:
-    chunk_bytes = BATCH_BYTES
     carry = b""
     first_line = 1
     while True:
-        data, broken = _read(stream, chunk_bytes)
-        buf = carry + data if carry else data
+        buf = bytearray(len(carry) + BATCH_BYTES)
+        buf[: len(carry)] = carry
+        filled, broken = _fill(stream, buf, len(carry))
+        view = memoryview(buf)[:filled]
+        raw = np.frombuffer(view, dtype=np.uint8)
+        newline_at = np.flatnonzero(raw == _NL)
         if broken is not None:
             # Keep every complete line decompressed before the damage; the cut line is lost.
-            end = buf.rfind(b"\n")
-            if end >= 0:
-                yield from _frame(buf[: end + 1], first_line)
-                first_line += buf.count(b"\n", 0, end + 1)
+            cut = int(newline_at[-1]) + 1 if len(newline_at) else 0
+            if len(newline_at):
+                yield from _frame(raw[:cut], newline_at, first_line)
+                first_line += len(newline_at)
             yield Reject(
                 Locator(line=first_line),
                 "truncated",
                 f"the compressed stream is truncated or corrupt ({broken}); records from here on are lost",
-                excerpt(buf[end + 1 :]),
+                excerpt(bytes(view[cut:])),
             )
             return
-        if not data:
-            if buf:
-                yield from _frame(buf + b"\n", first_line)
+        if filled == len(carry):  # end of stream
+            if carry:
+                last = np.frombuffer(carry + b"\n", dtype=np.uint8)
+                yield from _frame(last, np.array([len(carry)]), first_line)
             return
-        end = buf.rfind(b"\n")
-        if end < 0:
-            carry = buf  # one line longer than a chunk: keep reading until it ends
+        if not len(newline_at):
+            carry = bytes(view)  # one line longer than a chunk: keep reading until it ends
             continue
-        body, carry = buf[: end + 1], buf[end + 1 :]
-        yield from _frame(body, first_line)
-        first_line += body.count(b"\n")
+        cut = int(newline_at[-1]) + 1
+        carry = bytes(view[cut:])
+        yield from _frame(raw[:cut], newline_at, first_line)
+        first_line += len(newline_at)
 
 
 _READ_STEP = 1 << 20
 
 
-def _read(stream: BinaryIO, size: int) -> tuple[bytes, Exception | None]:
-    """Up to `size` bytes, and the error that stopped the stream early, if any.
+def _fill(stream: BinaryIO, buf: bytearray, start: int) -> tuple[int, Exception | None]:
+    """Fill `buf` from `start`; how far it got, and the error that stopped the stream early.
 
     Read in steps so that a gzip stream cut short still yields what came before the cut.
     """
-    parts = []
-    got = 0
-    while got < size:
+    view = memoryview(buf)
+    pos = start
+    while pos < len(buf):
         try:
-            part = stream.read1(min(_READ_STEP, size - got))  # type: ignore[attr-defined]
+            n = stream.readinto1(view[pos : pos + _READ_STEP])  # type: ignore[attr-defined]
         except (EOFError, zlib.error, OSError) as exc:
-            return b"".join(parts), exc
-        if not part:
+            return pos, exc
+        if not n:
             break
-        parts.append(part)
-        got += len(part)
-    return b"".join(parts), None
+        pos += n
+    return pos, None
 
 
-def _frame(body: bytes, first_line: int) -> FrameStream:
-    """Frame `body`, a run of complete lines each ending in a newline.
+def _frame(raw: np.ndarray, newline_at: np.ndarray, first_line: int) -> FrameStream:
+    """Frame `raw`, a run of complete lines each ending in a newline at `newline_at`.
 
     The line terminators are cut out with one vectorised copy so that every record is
     a contiguous slice of one Arrow buffer, with no per-line Python work.
     """
-    raw = np.frombuffer(body, dtype=np.uint8)
-    newline_at = np.flatnonzero(raw == _NL)
     n = len(newline_at)
     starts = np.empty(n, dtype=np.int64)
     starts[0] = 0
@@ -126,7 +127,7 @@ def _frame_slowly(body: bytes, offsets: np.ndarray, lines: np.ndarray, bad: set[
 
 
 def _invalid_utf8_lines(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    if not (data >= 0x80).any():
+    if not data.size or data.max() < 0x80:
         return np.empty(0, dtype=np.int64)
     body = data.tobytes()
     try:

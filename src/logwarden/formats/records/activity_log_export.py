@@ -58,8 +58,6 @@ FORMAT = RecordFormat(
         "SubscriptionId": subscription_of(key("resourceId")),
         "TenantId": key("tenantId"),
         "Hierarchy": path("properties", "hierarchy"),
-        "Authorization_d": dyn("identity", "authorization"),
-        "Claims_d": dyn("identity", "claims"),
         "Properties_d": dyn("properties"),
     },
 )

@@ -44,8 +44,6 @@ FORMAT = RecordFormat(
         "TenantId": key("tenantId"),
         "EventSubmissionTimestamp": key("submissionTimestamp"),
         "Hierarchy": path("properties", "hierarchy"),
-        "Authorization_d": dyn("authorization"),
-        "Claims_d": dyn("claims"),
         "Properties_d": dyn("properties"),
         "HTTPRequest": dyn("httpRequest"),
     },

@@ -57,8 +57,6 @@ AZURE_ACTIVITY = _rows_of(
     any_present("OperationNameValue", "ActivityStatusValue", "CategoryValue"),
     {
         "Properties_d": first(json_text("Properties_d"), json_text("Properties")),
-        "Authorization_d": first(json_text("Authorization_d"), json_text("Authorization")),
-        "Claims_d": first(json_text("Claims_d"), json_text("Claims")),
     },
 )
 AUDIT_LOGS = _rows_of(
