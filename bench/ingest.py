@@ -164,7 +164,9 @@ def main() -> None:
         con.close()
 
     for name, seconds in (("logwarden ingest", ours), ("duckdb read_json", baseline)):
-        print(f"{name:18} {seconds:7.2f} s  {args.records / seconds:>9,.0f} records/s  {size / seconds / 1e6:6.1f} MB/s")
+        print(
+            f"{name:18} {seconds:7.2f} s  {args.records / seconds:>9,.0f} records/s  {size / seconds / 1e6:6.1f} MB/s"
+        )
     print(f"ratio (logwarden / duckdb): {ours / baseline:.2f}x   peak RSS of logwarden: {peak_mb:,.0f} MB")
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from logwarden.formats.framing.csvrows import DateOrder
-from logwarden.ingest import IngestOptions, IngestReport, Ingestor, open_case
+from logwarden.ingest import IngestOptions, Ingestor, IngestReport, open_case
 from logwarden.store.database import CaseDatabase
 
 REPO = Path(__file__).resolve().parents[1]

@@ -19,7 +19,8 @@ from logwarden.store.database import CaseDatabase
 
 GOOD = {
     "time": "2026-03-02T10:15:56.3Z",
-    "resourceId": "/SUBSCRIPTIONS/B7E4C2D1-5A3F-4E9B-8C7D-1F2E3A4B5C6D/PROVIDERS/MICROSOFT.INSIGHTS/DIAGNOSTICSETTINGS/LAW",
+    "resourceId": "/SUBSCRIPTIONS/B7E4C2D1-5A3F-4E9B-8C7D-1F2E3A4B5C6D"
+    "/PROVIDERS/MICROSOFT.INSIGHTS/DIAGNOSTICSETTINGS/LAW",
     "operationName": "MICROSOFT.INSIGHTS/DIAGNOSTICSETTINGS/DELETE",
     "category": "Delete",
     "resultType": "Success",
@@ -45,11 +46,22 @@ def one(report):  # type: ignore[no-untyped-def]
 
 def test_malformed_json_lines(tmp_path: Path, ingest: IngestFn, case: CaseDatabase) -> None:
     f = tmp_path / "PT1H.json"
-    f.write_bytes(jsonl(good_line(1), b'{"time": "2026-03-02T10:16:00Z", "resourceId": ', good_line(3), b"not json", good_line(5)))
+    f.write_bytes(
+        jsonl(
+            good_line(1),
+            b'{"time": "2026-03-02T10:16:00Z", "resourceId": ',
+            good_line(3),
+            b"not json",
+            good_line(5),
+        )
+    )
     r = one(ingest(f))
     assert (r.stored, r.rejected) == (3, 2)
     assert dict(r.reasons) == {"invalid-json": 2}
-    assert [(w.line, reason) for w, reason, _ in r.first_rejects] == [(2, "invalid-json"), (4, "invalid-json")]
+    assert [(w.line, reason) for w, reason, _ in r.first_rejects] == [
+        (2, "invalid-json"),
+        (4, "invalid-json"),
+    ]
     assert "unexpected end of data" in r.first_rejects[0][2]
     assert r.status == "partial"
     assert [x["_Line"] for x in rows(case, "SELECT _Line FROM AzureActivity ORDER BY 1")] == [1, 3, 5]

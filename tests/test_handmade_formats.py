@@ -39,7 +39,11 @@ def _iso(value: Any) -> Any:
     return value
 
 
-@pytest.mark.parametrize("check", CHECKS, ids=lambda c: f"{c['file'].split('/')[-1]}:{json.dumps(c.get('record', {}).get('where'))}")
+@pytest.mark.parametrize(
+    "check",
+    CHECKS,
+    ids=lambda c: f"{c['file'].split('/')[-1]}:{json.dumps(c.get('record', {}).get('where'))}",
+)
 def test_handmade_record(ingest: IngestFn, case: CaseDatabase, check: dict[str, Any]) -> None:
     report = ingest(HANDMADE / check["file"])
     (result,) = report.files

@@ -17,7 +17,8 @@ from logwarden.store.database import CaseDatabase
 
 RECORD = {
     "time": "2026-03-02T10:15:56.3Z",
-    "resourceId": "/SUBSCRIPTIONS/B7E4C2D1-5A3F-4E9B-8C7D-1F2E3A4B5C6D/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.KEYVAULT/VAULTS/KV",
+    "resourceId": "/SUBSCRIPTIONS/B7E4C2D1-5A3F-4E9B-8C7D-1F2E3A4B5C6D/RESOURCEGROUPS/RG"
+    "/PROVIDERS/MICROSOFT.KEYVAULT/VAULTS/KV",
     "operationName": "MICROSOFT.KEYVAULT/VAULTS/WRITE",
     "category": "Write",
     "resultType": "Success",
@@ -25,7 +26,9 @@ RECORD = {
 
 
 def lines(n: int, start: int = 0) -> bytes:
-    return b"".join(json.dumps({**RECORD, "correlationId": f"id-{i}"}).encode() + b"\n" for i in range(start, start + n))
+    return b"".join(
+        json.dumps({**RECORD, "correlationId": f"id-{i}"}).encode() + b"\n" for i in range(start, start + n)
+    )
 
 
 def count(case: CaseDatabase, table: str = "AzureActivity") -> int:
@@ -77,8 +80,11 @@ def test_provenance_points_back_to_the_bytes(tmp_path: Path, ingest: IngestFn, c
     f = tmp_path / "PT1H.json"
     f.write_bytes(lines(3))
     ingest(f)
-    r = rows(case, "SELECT f.Path, a._Line, a._Format, a._Raw FROM AzureActivity a JOIN IngestFiles f ON f.FileId = a._FileId "
-                   "WHERE a.CorrelationId = 'id-1'")[0]
+    r = rows(
+        case,
+        "SELECT f.Path, a._Line, a._Format, a._Raw FROM AzureActivity a JOIN IngestFiles f ON f.FileId = a._FileId "
+        "WHERE a.CorrelationId = 'id-1'",
+    )[0]
     assert r["Path"] == str(f) and r["_Line"] == 2 and r["_Format"] == "a"
     assert r["_Raw"].encode() == f.read_bytes().splitlines()[1]
 
@@ -111,7 +117,10 @@ def test_event_hub_messages_one_per_line(tmp_path: Path, ingest: IngestFn, case:
     # A forwarder that writes each Event Hub message body on its own line.
     f = tmp_path / "capture.jsonl"
     f.write_text(
-        json.dumps({"records": [RECORD, {**RECORD, "correlationId": "b"}]}) + "\n" + json.dumps({"records": [RECORD]}) + "\n"
+        json.dumps({"records": [RECORD, {**RECORD, "correlationId": "b"}]})
+        + "\n"
+        + json.dumps({"records": [RECORD]})
+        + "\n"
     )
     report = ingest(f)
     assert report.stored == 3 and report.ok
@@ -128,7 +137,9 @@ def test_large_documents_are_streamed(tmp_path: Path, case: CaseDatabase, monkey
     original = documents._frame_streaming
     monkeypatch.setattr(documents, "_frame_streaming", lambda *a: streamed.append(1) or original(*a))
     f = tmp_path / "records.json"
-    f.write_text(json.dumps({"records": [{**RECORD, "correlationId": str(i), "durationMs": 1.5} for i in range(50)]}, indent=1))
+    f.write_text(
+        json.dumps({"records": [{**RECORD, "correlationId": str(i), "durationMs": 1.5} for i in range(50)]}, indent=1)
+    )
     report = Ingestor(case).ingest([f])
     assert report.stored == 50 and report.ok and streamed
     assert rows(case, "SELECT min(_Record) AS a, max(_Record) AS b FROM AzureActivity") == [{"a": 1, "b": 50}]

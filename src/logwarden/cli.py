@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from enum import Enum
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -28,12 +28,12 @@ DEFAULT_DB = Path("logwarden.duckdb")
 DbOption = Annotated[Path, typer.Option("--db", help="The case database (a DuckDB file).")]
 
 
-class DateOrderChoice(str, Enum):
+class DateOrderChoice(StrEnum):
     mdy = "mdy"
     dmy = "dmy"
 
 
-class StatsFormat(str, Enum):
+class StatsFormat(StrEnum):
     table = "table"
     json = "json"
 
@@ -46,12 +46,16 @@ def example_folder() -> Path:
 def ingest(
     paths: Annotated[list[Path] | None, typer.Argument(help="Files and folders (walked recursively).")] = None,
     db: DbOption = DEFAULT_DB,
-    example: Annotated[bool, typer.Option("--example", help="Ingest the small example that ships inside logwarden.")] = False,
+    example: Annotated[
+        bool, typer.Option("--example", help="Ingest the small example that ships inside logwarden.")
+    ] = False,
     date_order: Annotated[
         DateOrderChoice | None,
         typer.Option(help="Day/month order of culture-formatted CSV dates, when the file cannot prove it."),
     ] = None,
-    strict: Annotated[bool, typer.Option("--strict", help="Stop at the first rejected record or unreadable file.")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Stop at the first rejected record or unreadable file.")
+    ] = False,
 ) -> None:
     """Read exported Azure / Microsoft 365 logs into the case database.
 

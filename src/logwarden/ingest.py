@@ -14,9 +14,9 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from queue import Full, Queue
 from functools import cache
 from pathlib import Path
+from queue import Full, Queue
 from typing import BinaryIO, TypeVar
 
 from logwarden.formats.classify import BATCH_VIEW, PLAN, STAGE
@@ -126,9 +126,7 @@ def open_case(db_path: Path | str, read_only: bool = False) -> CaseDatabase:
 
 
 class Ingestor:
-    def __init__(
-        self, db: CaseDatabase, options: IngestOptions | None = None, progress: Progress | None = None
-    ):
+    def __init__(self, db: CaseDatabase, options: IngestOptions | None = None, progress: Progress | None = None):
         self.db = db
         self.options = options or IngestOptions()
         self.progress = progress or Progress()
@@ -136,9 +134,7 @@ class Ingestor:
 
     def ingest(self, paths: list[Path]) -> IngestReport:
         started = time.perf_counter()
-        inputs = list(
-            iter_inputs(paths, exclude={self.db.path, self.db.path.with_name(self.db.path.name + ".wal")})
-        )
+        inputs = list(iter_inputs(paths, exclude={self.db.path, self.db.path.with_name(self.db.path.name + ".wal")}))
         sizes = [_size(i) for i in inputs]
         self.progress.start(len(inputs), sum(sizes))
         report = IngestReport()

@@ -142,7 +142,7 @@ def _bind(sql: str, slots: dict[tuple[str, str], str]) -> str:
     # An object arrives as its JSON text; lw_json makes it a JSON value again.
     sql = _OBJ_REF.sub(lambda m: f"lw_json({slots[(_unquote(m.group(1)), m.group(2))]})", sql)
     sql = _PATH_REF.sub(lambda m: slots[(_unquote(m.group(1)), m.group(2))], sql)
-    return _KEY_REF.sub(lambda m: slots[(_unquote(m.group(1)), "$")], sql)
+    return str(_KEY_REF.sub(lambda m: slots[(_unquote(m.group(1)), "$")], sql))
 
 
 PLAN = Plan(FORMATS)

@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO, cast
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -57,17 +57,14 @@ class InputFile:
         """
         raw = self._open_raw()
         if on_read is not None:
-            raw = _Counting(raw, on_read)
+            raw = cast(BinaryIO, _Counting(raw, on_read))
         return _decode_layers(raw, self.name)
 
     def _open_raw(self) -> BinaryIO:
-        raw: BinaryIO
         if self.member is None:
-            raw = open(self.path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
-        else:
-            archive = zipfile.ZipFile(self.path)
-            raw = _ClosingWith(archive.open(self.member), archive)
-        return raw
+            return open(self.path, "rb")
+        archive = zipfile.ZipFile(self.path)
+        return cast(BinaryIO, _ClosingWith(archive.open(self.member), archive))
 
 
 def iter_inputs(paths: list[Path], exclude: set[Path] | None = None) -> Iterator[InputFile]:
@@ -120,7 +117,7 @@ def _zip_members(path: Path) -> Iterator[InputFile]:
 class _ClosingWith(io.RawIOBase):
     """A stream that also closes the archive it came from."""
 
-    def __init__(self, inner: BinaryIO, owner: zipfile.ZipFile) -> None:
+    def __init__(self, inner: IO[bytes], owner: zipfile.ZipFile) -> None:
         self._inner = inner
         self._owner = owner
 
@@ -186,11 +183,12 @@ class _Utf16ToUtf8(io.RawIOBase):
 
 def _decode_layers(raw: BinaryIO, name: str) -> BinaryIO:
     """Peel gzip layers and a UTF-16 encoding off `raw`."""
-    stream: BinaryIO = io.BufferedReader(raw, 1 << 20) if not isinstance(raw, io.BufferedReader) else raw
+    stream = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(cast(io.RawIOBase, raw), 1 << 20)
     for _ in range(4):  # a gzip inside a gzip happens when a blob was re-compressed on download
         head = stream.peek(4)[:4]
         if head[:2] == GZIP_MAGIC:
-            stream = io.BufferedReader(gzip.GzipFile(fileobj=stream, mode="rb"), 1 << 20)  # type: ignore[arg-type]
+            gz = cast(io.RawIOBase, gzip.GzipFile(fileobj=stream, mode="rb"))
+            stream = io.BufferedReader(gz, 1 << 20)
             try:
                 stream.peek(1)
             except (OSError, EOFError) as exc:
@@ -202,6 +200,6 @@ def _decode_layers(raw: BinaryIO, name: str) -> BinaryIO:
         if head[:2] in _UTF16_BOMS:
             encoding = "utf-16-le" if head[:2] == codecs.BOM_UTF16_LE else "utf-16-be"
             stream.read(2)
-            return io.BufferedReader(_Utf16ToUtf8(stream, encoding), 1 << 20)
-        return stream
-    return stream
+            return cast(BinaryIO, io.BufferedReader(_Utf16ToUtf8(cast(BinaryIO, stream), encoding), 1 << 20))
+        return cast(BinaryIO, stream)
+    return cast(BinaryIO, stream)

@@ -72,6 +72,7 @@ def unknown_shape_message(record: dict[str, Any]) -> str:
 
 def respell(record: dict[str, Any]) -> dict[str, Any]:
     """`record` with every key spelt as the best-fitting format spells it."""
+
     def fit(vocab: dict[str, str]) -> tuple[int, int]:
         # Keys known in any case first; ties go to the format that already spells them so.
         return (sum(k.lower() in vocab for k in record), sum(vocab.get(k.lower()) == k for k in record))

@@ -29,8 +29,14 @@ def _when(value: datetime | None) -> str:
 
 def render_ingest(console: Console, report: IngestReport) -> None:
     table = Table(title="Ingest", title_justify="left", show_lines=False)
-    for col, justify in (("file", "left"), ("shape", "left"), ("read", "right"), ("stored", "right"),
-                         ("rejected", "right"), ("status", "left")):
+    for col, justify in (
+        ("file", "left"),
+        ("shape", "left"),
+        ("read", "right"),
+        ("stored", "right"),
+        ("rejected", "right"),
+        ("status", "left"),
+    ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for f in report.files:
         status = f.status + (f": {f.message}" if f.message else "")
@@ -42,12 +48,14 @@ def render_ingest(console: Console, report: IngestReport) -> None:
         for where, reason, message in f.first_rejects:
             if shown == REJECTS_SHOWN:
                 break
-            console.print(Text(f"rejected {f.path}, {where}: [{reason}] {message}"), style="yellow")
+            console.print(Text(f"rejected {f.path}, {where}: [{reason}] {message}"), style="yellow", soft_wrap=True)
             shown += 1
     if report.rejected > shown:
         console.print(Text(f"… {report.rejected - shown} more rejects; `logwarden stats` lists them by reason"))
     rate = report.read / report.seconds if report.seconds else 0.0
-    console.print(f"{report.stored} stored, {report.rejected} rejected in {report.seconds:.1f}s ({rate:,.0f} records/s)")
+    console.print(
+        f"{report.stored} stored, {report.rejected} rejected in {report.seconds:.1f}s ({rate:,.0f} records/s)"
+    )
 
 
 def render_stats(console: Console, stats: Stats) -> None:
@@ -68,8 +76,15 @@ def render_stats(console: Console, stats: Stats) -> None:
         t.add_column(col, justify="right" if col in ("id", "read", "stored", "rejected") else "left")
     for f in stats.files:
         status = f.status + (f": {f.message}" if f.message else "")
-        t.add_row(str(f.file_id), Text(f.path), f.container or "", str(f.read), str(f.stored), str(f.rejected),
-                  Text(status))
+        t.add_row(
+            str(f.file_id),
+            Text(f.path),
+            f.container or "",
+            str(f.read),
+            str(f.stored),
+            str(f.rejected),
+            Text(status),
+        )
     console.print(t)
     if stats.rejects:
         t = Table(title="Rejected records by reason", title_justify="left")

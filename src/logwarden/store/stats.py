@@ -58,7 +58,7 @@ def collect(db: CaseDatabase) -> Stats:
     tables = []
     sources = []
     for name in TABLES:
-        (rows, first, last), = db.run(f'SELECT count(*), min(TimeGenerated), max(TimeGenerated) FROM "{name}"')
+        ((rows, first, last),) = db.run(f'SELECT count(*), min(TimeGenerated), max(TimeGenerated) FROM "{name}"')
         tables.append(SourceCount(name, "", rows, first, last))
         for source, n, f, la in db.run(
             f'SELECT {SOURCE_KEYS[name]} AS s, count(*), min(TimeGenerated), max(TimeGenerated) FROM "{name}" '
@@ -75,7 +75,8 @@ def collect(db: CaseDatabase) -> Stats:
     rejects = [
         RejectCount(*row)
         for row in db.run(
-            "SELECT c.Reason, sum(c.Records), (SELECT any_value(Message) FROM IngestRejects r WHERE r.Reason = c.Reason) "
+            "SELECT c.Reason, sum(c.Records), "
+            "(SELECT any_value(Message) FROM IngestRejects r WHERE r.Reason = c.Reason) "
             "FROM IngestRejectCounts c GROUP BY c.Reason ORDER BY sum(c.Records) DESC, c.Reason"
         )
     ]

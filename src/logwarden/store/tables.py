@@ -83,7 +83,11 @@ AZURE_ACTIVITY = Table(
         ("Properties", TEXT, "CAST(Properties_d AS VARCHAR)"),
         # The token claims and RBAC evidence are a third of an Activity Log record and rarely
         # queried: read from the raw record when asked for, rather than stored twice.
-        ("Authorization_d", JSON, _from_raw("identity.authorization", "authorization", "Authorization_d", "Authorization")),
+        (
+            "Authorization_d",
+            JSON,
+            _from_raw("identity.authorization", "authorization", "Authorization_d", "Authorization"),
+        ),
         ("Claims_d", JSON, _from_raw("identity.claims", "claims", "Claims_d", "Claims")),
         ("Type", TEXT, "'AzureActivity'"),
     ),

@@ -14,7 +14,7 @@ import io
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO, Literal
+from typing import BinaryIO, Literal, Protocol
 
 import orjson
 import re2
@@ -52,6 +52,12 @@ def frame_csv(open_stream: Callable[[], BinaryIO], options: CsvOptions) -> Frame
         if culture_cols and order is None:
             order = _prove_date_order(open_stream, culture_cols)
         yield from _rows(reader, names, culture_cols, order)
+
+
+class _Reader(Protocol):
+    line_num: int
+
+    def __next__(self) -> list[str]: ...
 
 
 def _rows(reader: _Reader, names: list[str], culture_cols: list[int], order: DateOrder | None) -> FrameStream:
@@ -107,9 +113,6 @@ def _rows(reader: _Reader, names: list[str], culture_cols: list[int], order: Dat
             yield builder.take()
     if len(builder):
         yield builder.take()
-
-
-_Reader = type(csv.reader(io.StringIO()))
 
 
 def _prove_date_order(open_stream: Callable[[], BinaryIO], culture_cols: list[int]) -> DateOrder | None:

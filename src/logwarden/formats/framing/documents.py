@@ -62,12 +62,14 @@ def _documents(data: bytes) -> Iterator[Any]:
                 yield orjson.loads(view[pos:end])
                 pos = end
                 continue
-            line = data.count(b"\n", 0, pos + exc.pos) + 1
+            # At the end of the data the parser stands past the last newline: name the line it read last.
+            at = len(data[: pos + exc.pos].rstrip())
+            line = data.count(b"\n", 0, at) + 1
             yield Reject(
                 Locator(line=line),
                 "invalid-json",
                 f"invalid JSON at line {line}: {exc.msg}; the rest of the file from here is not read",
-                excerpt(data[pos + exc.pos : pos + exc.pos + 200]),
+                excerpt(data[max(at - 100, 0) : at + 100]),
             )
             return
 

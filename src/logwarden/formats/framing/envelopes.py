@@ -71,9 +71,7 @@ def _query_api_rows(tables: list[Any]) -> Iterator[Unwrapped | NotARecord]:
         names = [c.get("name") if isinstance(c, dict) else c for c in table.get("columns", [])]
         for row in table["rows"]:
             if not isinstance(row, list) or len(row) != len(names):
-                yield NotARecord(
-                    "unknown-shape", f"a query API row with {_len(row)} cells for {len(names)} columns"
-                )
+                yield NotARecord("unknown-shape", f"a query API row with {_len(row)} cells for {len(names)} columns")
                 continue
             yield Unwrapped({str(n): v for n, v in zip(names, row, strict=True) if v is not None}, None)
 

@@ -14,7 +14,15 @@ from typing import BinaryIO
 import numpy as np
 import pyarrow as pa
 
-from logwarden.formats.framing.base import BATCH_BYTES, Batch, BatchBuilder, FrameStream, Locator, Reject, excerpt
+from logwarden.formats.framing.base import (
+    BATCH_BYTES,
+    Batch,
+    BatchBuilder,
+    FrameStream,
+    Locator,
+    Reject,
+    excerpt,
+)
 
 _NL = 10
 _CR = 13
@@ -119,7 +127,12 @@ def _frame_slowly(body: bytes, offsets: np.ndarray, lines: np.ndarray, bad: set[
         text = body[offsets[i] : offsets[i + 1]]
         where = Locator(line=int(lines[i]))
         if i in bad:
-            yield Reject(where, "not-utf8", "the line is not UTF-8 text (binary data or another encoding)", excerpt(text))
+            yield Reject(
+                where,
+                "not-utf8",
+                "the line is not UTF-8 text (binary data or another encoding)",
+                excerpt(text),
+            )
         else:
             builder.add(text.decode("utf-8"), where)
     if len(builder):

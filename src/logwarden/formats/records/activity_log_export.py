@@ -15,11 +15,11 @@ from logwarden.formats.records.base import (
     subscription_of,
 )
 from logwarden.formats.records.diagnostic_export import (
-    OPERATION,
     IS_ACTIVITY,
     IS_DIAGNOSTIC_RECORD,
     IS_ENTRA,
     IS_SIGNIN,
+    OPERATION,
 )
 
 _CLAIMS = ("identity", "claims")
@@ -37,8 +37,7 @@ FORMAT = RecordFormat(
         "ActivitySubstatusValue": key("resultSignature"),
         # Write/Action/Delete are operation kinds, not event categories; Sentinel shows them as Administrative.
         "CategoryValue": (
-            f"CASE WHEN lower({_CATEGORY}) IN ('write', 'action', 'delete') THEN 'Administrative' "
-            f"ELSE {_CATEGORY} END"
+            f"CASE WHEN lower({_CATEGORY}) IN ('write', 'action', 'delete') THEN 'Administrative' ELSE {_CATEGORY} END"
         ),
         "Level": key("level"),
         "Caller": first(

@@ -39,12 +39,13 @@ OPERATION = (
     f"CASE WHEN starts_with({key('operationName')}, '{{') "
     f"THEN try(json_extract_string({key('operationName')}, '$.value')) ELSE {key('operationName')} END"
 )
-IS_DIAGNOSTIC_RECORD = f"{key('operationName')} IS NOT NULL AND ({key('resourceId')} IS NOT NULL OR {key('category')} IS NOT NULL)"
+IS_DIAGNOSTIC_RECORD = (
+    f"{key('operationName')} IS NOT NULL AND ({key('resourceId')} IS NOT NULL OR {key('category')} IS NOT NULL)"
+)
 _ABOUT_THE_TENANT = holds(f"{key('resourceId')} ILIKE '/tenants/%/providers/microsoft.aadiam%'")
 IS_ENTRA = f"({one_of(key('category'), ['AuditLogs'])} OR {_ABOUT_THE_TENANT})"
 IS_SIGNIN = one_of(key("category"), SIGNIN_CATEGORIES)
 _NAME_IS_ARM_OPERATION = holds(f"contains({OPERATION}, '/')")
 IS_ACTIVITY = (
-    f"({one_of(key('category'), ACTIVITY_CATEGORIES)} OR "
-    f"({key('category')} IS NULL AND {_NAME_IS_ARM_OPERATION}))"
+    f"({one_of(key('category'), ACTIVITY_CATEGORIES)} OR ({key('category')} IS NULL AND {_NAME_IS_ARM_OPERATION}))"
 )

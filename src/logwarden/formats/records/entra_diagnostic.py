@@ -7,7 +7,7 @@ The envelope is the Activity Log's, but `properties` holds the Graph object
 from __future__ import annotations
 
 from logwarden.formats.records.base import RecordFormat, dyn, first, key, path
-from logwarden.formats.records.diagnostic_export import OPERATION, IS_DIAGNOSTIC_RECORD, IS_ENTRA, IS_SIGNIN
+from logwarden.formats.records.diagnostic_export import IS_DIAGNOSTIC_RECORD, IS_ENTRA, IS_SIGNIN, OPERATION
 
 AUDIT = RecordFormat(
     code="d2",

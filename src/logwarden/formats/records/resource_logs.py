@@ -17,11 +17,11 @@ from logwarden.formats.records.base import (
     subscription_of,
 )
 from logwarden.formats.records.diagnostic_export import (
-    OPERATION,
     IS_ACTIVITY,
     IS_DIAGNOSTIC_RECORD,
     IS_ENTRA,
     IS_SIGNIN,
+    OPERATION,
 )
 
 FORMAT = RecordFormat(

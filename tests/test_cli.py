@@ -1,0 +1,67 @@
+"""The command line as a user runs it: exit codes, summaries, stats."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from conftest import SHARED_DATA
+from logwarden.cli import app
+
+runner = CliRunner(env={"COLUMNS": "250"})
+
+
+def test_example_ingests_cleanly_and_prints_stats(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["ingest", "--example", "--db", str(tmp_path / "example.duckdb")])
+    assert result.exit_code == 0, result.output
+    assert "16 stored, 0 rejected" in result.output
+    for heading in ("Tables", "Sources", "Files (read = stored + rejected)"):
+        assert heading in result.output
+
+
+def test_exit_code_one_when_anything_is_rejected(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"time": "2026-01-01T00:00:00Z", "operationName": "X/Y", "category": "Administrative"\n')
+    result = runner.invoke(app, ["ingest", str(bad), "--db", str(tmp_path / "case.duckdb")])
+    assert result.exit_code == 1
+    assert "rejected" in result.output and "line 1" in result.output and "invalid-json" in result.output
+
+
+def test_strict_stops_with_exit_one(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{oops\n")
+    result = runner.invoke(app, ["ingest", str(bad), "--db", str(tmp_path / "case.duckdb"), "--strict"])
+    assert result.exit_code == 1
+    assert "stopped (--strict)" in result.output
+
+
+def test_usage_errors_exit_two(tmp_path: Path) -> None:
+    assert runner.invoke(app, ["ingest", "--db", str(tmp_path / "c.duckdb")]).exit_code == 2
+    missing = runner.invoke(app, ["ingest", str(tmp_path / "nope"), "--db", str(tmp_path / "c.duckdb")])
+    assert missing.exit_code == 2 and "no such file or folder" in missing.output
+    no_db = runner.invoke(app, ["stats", "--db", str(tmp_path / "absent.duckdb")])
+    assert no_db.exit_code == 2 and "no case database" in no_db.output
+
+
+def test_stats_json_adds_up(tmp_path: Path) -> None:
+    db = str(tmp_path / "case.duckdb")
+    source = SHARED_DATA / "activity" if SHARED_DATA.exists() else None
+    args = ["ingest", str(source), "--db", db] if source else ["ingest", "--example", "--db", db]
+    runner.invoke(app, args)
+    result = runner.invoke(app, ["stats", "--db", db, "--format", "json"])
+    assert result.exit_code == 0
+    stats = json.loads(result.output)
+    for f in stats["files"]:
+        assert f["read"] == f["stored"] + f["rejected"]
+    assert sum(t["rows"] for t in stats["tables"]) == sum(f["stored"] for f in stats["files"])
+    assert sum(r["records"] for r in stats["rejects"]) == sum(f["rejected"] for f in stats["files"])
+
+
+def test_log_text_is_not_rich_markup(tmp_path: Path) -> None:
+    # A caller-controlled value shaped like Rich markup must print as itself.
+    f = tmp_path / "[bold red]evil[blink].json"
+    f.write_text("{oops\n")
+    result = runner.invoke(app, ["ingest", str(f), "--db", str(tmp_path / "case.duckdb")])
+    assert "[bold red]evil[blink].json" in result.output
