@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from datetime import datetime
 from typing import Any
 
@@ -27,8 +28,22 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%SZ") if value else ""
 
 
+def _common_folder(paths: list[str]) -> str:
+    """The folder all `paths` share, so that the table shows short names under it."""
+    files = [p.split("!", 1)[0] for p in paths]
+    if not files:
+        return ""
+    root = os.path.commonpath(files)
+    return root if len(files) > 1 or root != files[0] else os.path.dirname(root)
+
+
+def _under(path: str, root: str) -> str:
+    return path[len(root) :].lstrip("/") if root and path.startswith(root) else path
+
+
 def render_ingest(console: Console, report: IngestReport) -> None:
-    table = Table(title="Ingest", title_justify="left", show_lines=False)
+    root = _common_folder([f.path for f in report.files])
+    table = Table(title=f"Ingest of {root}" if root else "Ingest", title_justify="left", show_lines=False)
     for col, justify in (
         ("file", "left"),
         ("shape", "left"),
@@ -40,7 +55,9 @@ def render_ingest(console: Console, report: IngestReport) -> None:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for f in report.files:
         status = f.status + (f": {f.message}" if f.message else "")
-        table.add_row(Text(f.path), f.container, str(f.read), str(f.stored), str(f.rejected), Text(status))
+        table.add_row(
+            Text(_under(f.path, root)), f.container, str(f.read), str(f.stored), str(f.rejected), Text(status)
+        )
     table.add_row("total", "", str(report.read), str(report.stored), str(report.rejected), "", end_section=True)
     console.print(table)
     shown = 0
