@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from queue import Full, Queue
 from typing import BinaryIO, TypeVar
@@ -116,11 +115,6 @@ class Progress:
     def file_done(self, result: FileResult) -> None: ...
 
 
-@cache
-def _insert_sql(fid: int) -> str:
-    return PLAN.insert_sql(fid)
-
-
 def open_case(db_path: Path | str, read_only: bool = False) -> CaseDatabase:
     return CaseDatabase(db_path, read_only=read_only, macros=MACROS)
 
@@ -131,6 +125,7 @@ class Ingestor:
         self.options = options or IngestOptions()
         self.progress = progress or Progress()
         self._uncommitted = 0
+        self._expected: frozenset[int] = frozenset()
 
     def ingest(self, paths: list[Path]) -> IngestReport:
         started = time.perf_counter()
@@ -213,9 +208,14 @@ class Ingestor:
         try:
             # The stage goes back through Arrow in small batches: DuckDB parallelises a scan
             # per row group of a table (122,880 rows, far more than a batch) but per batch of Arrow.
-            self.db.register(STAGE, rechunk(self.db.arrow(PLAN.stage_sql)))
-            for fid, n in self.db.run(PLAN.present_sql):
-                self.db.run(_insert_sql(fid), [file_id])
+            # Records of a file mostly share one shape: the stage also reads the columns of the
+            # formats the last batch held, which spares their inserts a second parse.
+            expected = self._expected
+            self.db.register(STAGE, rechunk(self.db.arrow(PLAN.stage_sql(expected))))
+            present = self.db.run(PLAN.present_sql)
+            self._expected = frozenset(fid for fid, _ in present)
+            for fid, n in present:
+                self.db.run(PLAN.insert_sql(fid, expected), [file_id])
                 fmt = PLAN.formats[fid]
                 result.counts[(fmt.table, fmt.code)] += n
                 result.stored += n

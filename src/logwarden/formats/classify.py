@@ -11,7 +11,7 @@ come back to Python for repair or a precise reject reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 
 import re2
 
@@ -56,31 +56,41 @@ def _typed(expr: str, kind: str) -> str:
     return f"CAST({expr} AS VARCHAR)"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Plan:
     formats: tuple[RecordFormat, ...]
 
     @cached_property
-    def keys(self) -> dict[str, int]:
-        """The top-level keys that decide a record's format and time, and their slot in `r`.
+    def keys(self) -> list[tuple[str, str]]:
+        """The top-level keys that decide a record's format and time, as (key, `$`) references."""
+        refs: list[tuple[str, str]] = []
+        for fmt in self.formats:
+            refs += [(name, "$") for name in _keys_in(f"{fmt.match} {fmt.time}") if (name, "$") not in refs]
+        return refs
+
+    @cache  # noqa: B019 - one Plan lives as long as the process; few distinct `expected` sets
+    def layout(self, expected: frozenset[int]) -> dict[tuple[str, str], int]:
+        """Slot in `r` of each reference the stage reads: the deciding keys, and everything
+        the `expected` formats' columns read, so that their inserts need no second parse.
 
         `r` is a list, not a struct: DuckDB struct fields cannot differ only in case, and
         `Level` and `level` are different keys here.
         """
-        names: dict[str, int] = {}
-        for fmt in self.formats:
-            for name in _keys_in(f"{fmt.match} {fmt.time}"):
-                names.setdefault(name, len(names) + 1)
-        return names
+        refs = list(self.keys)
+        for fid in sorted(expected):
+            refs += _refs_in(" ".join(self.formats[fid].columns.values()))
+        return _slots(refs)
 
-    @cached_property
-    def stage_sql(self) -> str:
-        slots = {(name, "$"): f"r[{slot}]" for name, slot in self.keys.items()}
+    @cache  # noqa: B019
+    def stage_sql(self, expected: frozenset[int] = frozenset()) -> str:
+        layout = self.layout(expected)
+        slots = {ref: f"r[{slot}]" for ref, slot in layout.items()}
         matches = " ".join(f"WHEN {_bind(f.match, slots)} THEN {i}" for i, f in enumerate(self.formats))
         times = " ".join(f"WHEN {i} THEN {_bind(f.time, slots)}" for i, f in enumerate(self.formats))
-        paths = ", ".join(sql_str(json_path(k)) for k in self.keys)
+        paths = ", ".join(sql_str(p) for p in _full_paths(layout))
+        carried = ", r" if expected else ""
         return (
-            f"SELECT text, line, rec, wrapper, fid, t_raw, lw_ts(t_raw) AS t FROM ("
+            f"SELECT text, line, rec, wrapper, fid, t_raw, lw_ts(t_raw) AS t{carried} FROM ("
             f"  SELECT *, CASE fid {times} END AS t_raw FROM ("
             f"    SELECT *, CASE WHEN r IS NULL THEN NULL {matches} END AS fid"
             f"    FROM (SELECT *, try(json_extract_string(text, [{paths}])) AS r FROM {BATCH_VIEW})"
@@ -88,18 +98,23 @@ class Plan:
             f")"
         )
 
-    def insert_sql(self, fid: int) -> str:
+    @cache  # noqa: B019
+    def insert_sql(self, fid: int, expected: frozenset[int] = frozenset()) -> str:
         fmt = self.formats[fid]
         table = TABLES[fmt.table]
         unknown = set(fmt.columns) - set(table.column_names)
         if unknown:
             raise ValueError(f"format {fmt.code} maps to columns {sorted(unknown)} that {table.name} lacks")
-        # Everything the columns read, at any depth, comes out of one more parse of the record.
-        full_paths: dict[str, int] = {}
-        slots: dict[tuple[str, str], str] = {}
-        for name, literal in _refs_in(" ".join(fmt.columns.values())):
-            full = json_path(name) + literal[1:]
-            slots[(name, literal)] = f"v[{full_paths.setdefault(full, len(full_paths) + 1)}]"
+        refs = _refs_in(" ".join(fmt.columns.values()))
+        if fid in expected:
+            # The stage already read all of it.
+            layout, values, extract = self.layout(expected), "r", ""
+        else:
+            # Everything the columns read, at any depth, comes out of one more parse of the record.
+            layout, values = _slots(refs), "v"
+            paths = ", ".join(sql_str(p) for p in _full_paths(layout))
+            extract = f", try(json_extract_string(text, [{paths}])) AS v"
+        slots = {ref: f"{values}[{layout[ref]}]" for ref in refs}
         selects = ['t AS "TimeGenerated"']
         for column, expr in fmt.columns.items():
             selects.append(f'{_typed(_bind(expr, slots), table.column_type(column))} AS "{column}"')
@@ -110,11 +125,7 @@ class Plan:
             f'coalesce(wrapper, {sql_str(fmt.code)}) AS "_Format"',
             f'text AS "{RAW_COLUMN}"',
         ]
-        paths = ", ".join(sql_str(p) for p in full_paths)
-        source = (
-            f"(SELECT *, try(json_extract_string(text, [{paths}])) AS v "
-            f"FROM {STAGE} WHERE fid = {fid} AND t IS NOT NULL)"
-        )
+        source = f"(SELECT *{extract} FROM {STAGE} WHERE fid = {fid} AND t IS NOT NULL)"
         return f'INSERT INTO {STORED_SCHEMA}."{table.name}" BY NAME SELECT {", ".join(selects)} FROM {source}'
 
     @property
@@ -131,6 +142,20 @@ def _refs_in(sql: str) -> list[tuple[str, str]]:
     refs = [(_unquote(name), literal) for name, literal in _PATH_REF.findall(sql) + _OBJ_REF.findall(sql)]
     refs += [(name, "$") for name in _keys_in(_OBJ_REF.sub("", _PATH_REF.sub("", sql)))]
     return refs
+
+
+def _slots(refs: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """1-based list slots for references, one slot per distinct full JSON path."""
+    by_path: dict[str, int] = {}
+    return {(name, lit): by_path.setdefault(json_path(name) + lit[1:], len(by_path) + 1) for name, lit in refs}
+
+
+def _full_paths(layout: dict[tuple[str, str], int]) -> list[str]:
+    """The full JSON path of each slot, in slot order."""
+    paths: dict[int, str] = {}
+    for (name, literal), slot in layout.items():
+        paths.setdefault(slot, json_path(name) + literal[1:])
+    return [paths[i] for i in sorted(paths)]
 
 
 def _keys_in(sql: str) -> list[str]:
