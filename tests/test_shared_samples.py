@@ -185,3 +185,10 @@ def test_officeactivity_row_and_lowercase_management_api(ingest: IngestFn, case:
         "SELECT lw_param(Parameters, 'ForwardingSmtpAddress') FROM OfficeActivity WHERE _Format = 'e1' AND _Line = 1"
     ).fetchone()
     assert fwd == "smtp:peter.griffin@familyguy.com"
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (SHARED_DATA / "config").glob("*.json")))
+def test_settings_snapshots_are_named_not_unknown(ingest: IngestFn, name: str) -> None:
+    (result,) = ingest(SHARED_DATA / "config" / name).files
+    assert (result.stored, dict(result.reasons)) == (0, {"config-snapshot": 1})
+    assert "Get-AdminAuditLogConfig output" in result.first_rejects[0][2]

@@ -49,7 +49,7 @@ def repair(text: str, wrapper: str | None) -> list[Repaired | Failed]:
             continue
         record = respell(item.record)
         if record == value and item.wrapper == wrapper:
-            out.append(Failed("unknown-shape", unknown_shape_message(item.record)))
+            out.append(not_a_log(item.record))
         else:
             out.append(Repaired(orjson.dumps(record).decode(), item.wrapper))
     return out
@@ -61,13 +61,35 @@ def unknown_shape(text: str) -> Failed:
         record = orjson.loads(text)
     except orjson.JSONDecodeError as exc:
         return Failed("invalid-json", f"invalid JSON: {exc}")
-    return Failed("unknown-shape", unknown_shape_message(record))
+    return not_a_log(record)
 
 
-def unknown_shape_message(record: dict[str, Any]) -> str:
-    keys = sorted(record)
-    shown = ", ".join(keys[:12]) + (f" (+{len(keys) - 12} more)" if len(keys) > 12 else "")
-    return f"not a recognised Azure or Microsoft 365 record; its keys are: {shown or '(none)'}"
+# Settings exports (`Get-AdminAuditLogConfig`, diagnostic settings, workspaces) describe the
+# logging posture; they are not events, and say so rather than "unknown".
+_SNAPSHOTS = (
+    ({"unifiedauditlogingestionenabled", "adminauditlogenabled"}, "Get-AdminAuditLogConfig output"),
+    ({"logs", "workspaceid"}, "a diagnostic setting"),
+    ({"logs", "storageaccountid"}, "a diagnostic setting"),
+    ({"logs", "eventhubauthorizationruleid"}, "a diagnostic setting"),
+    ({"retentionindays", "customerid"}, "a Log Analytics workspace"),
+)
+
+
+def not_a_log(record: Any) -> Failed:
+    """The reject for a record no format claims: a settings snapshot, or an unknown shape."""
+    if not isinstance(record, dict):
+        return Failed("not-an-object", f"a JSON {type(record).__name__} where a record object was expected")
+    inner = record.get("properties")
+    keys = {k.lower() for k in record} | ({k.lower() for k in inner} if isinstance(inner, dict) else set())
+    for signature, what in _SNAPSHOTS:
+        if signature <= keys:
+            return Failed(
+                "config-snapshot",
+                f"{what}: a settings snapshot, not a log record (posture checks read these)",
+            )
+    names = sorted(record)
+    shown = ", ".join(names[:12]) + (f" (+{len(names) - 12} more)" if len(names) > 12 else "")
+    return Failed("unknown-shape", f"not a recognised Azure or Microsoft 365 record; its keys are: {shown or '(none)'}")
 
 
 def respell(record: dict[str, Any]) -> dict[str, Any]:
