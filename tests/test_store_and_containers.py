@@ -231,3 +231,46 @@ def test_big_files_commit_in_slices(tmp_path: Path, case: CaseDatabase, monkeypa
     report = Ingestor(case).ingest([f])
     assert report.stored == 5000 and len(slices) >= 5
     assert count(case) == 5000
+
+
+def test_event_hubs_capture_avro(tmp_path: Path, ingest: IngestFn, case: CaseDatabase) -> None:
+    """Hand-made capture file in the documented Event Hubs Capture schema (no public sample)."""
+    import fastavro
+
+    schema = {
+        "type": "record",
+        "name": "EventData",
+        "namespace": "Microsoft.ServiceBus.Messaging",
+        "fields": [
+            {"name": "SequenceNumber", "type": "long"},
+            {"name": "Offset", "type": "string"},
+            {"name": "EnqueuedTimeUtc", "type": "string"},
+            {"name": "SystemProperties", "type": {"type": "map", "values": ["long", "double", "string", "bytes"]}},
+            {"name": "Properties", "type": {"type": "map", "values": ["long", "double", "string", "bytes", "null"]}},
+            {"name": "Body", "type": ["null", "bytes"]},
+        ],
+    }
+    bodies = [
+        json.dumps({"records": [RECORD, {**RECORD, "correlationId": "two"}]}).encode(),
+        b"not json at all",
+        json.dumps({"records": [{**RECORD, "correlationId": "three"}]}).encode(),
+    ]
+    messages = [
+        {
+            "SequenceNumber": i,
+            "Offset": str(i * 1000),
+            "EnqueuedTimeUtc": "3/2/2026 10:16:01 AM",
+            "SystemProperties": {},
+            "Properties": {},
+            "Body": body,
+        }
+        for i, body in enumerate(bodies)
+    ]
+    f = tmp_path / "ns" / "insights-operational-logs" / "0" / "2026" / "03" / "02" / "10" / "15" / "00.avro"
+    f.parent.mkdir(parents=True)
+    with f.open("wb") as out:
+        fastavro.writer(out, fastavro.parse_schema(schema), messages, codec="deflate")
+    (result,) = ingest(f).files
+    assert (result.container, result.stored, result.rejected) == ("avro", 3, 1)
+    assert result.first_rejects[0][0].record == 2 and result.first_rejects[0][1] == "invalid-json"
+    assert [r["_Record"] for r in rows(case, "SELECT _Record FROM AzureActivity ORDER BY _Record")] == [1, 1, 3]

@@ -7,6 +7,7 @@ from typing import BinaryIO
 
 import orjson
 
+from logwarden.formats.framing.avro import AVRO_MAGIC, frame_avro
 from logwarden.formats.framing.base import FrameStream, excerpt
 from logwarden.formats.framing.csvrows import CsvOptions, frame_csv
 from logwarden.formats.framing.documents import frame_documents
@@ -20,7 +21,9 @@ class UnreadableFile(Exception):
 
 
 def sniff(head: bytes) -> str:
-    """`jsonl`, `json` or `csv` for a file starting with `head`; raises UnreadableFile."""
+    """`jsonl`, `json`, `csv` or `avro` for a file starting with `head`; raises UnreadableFile."""
+    if head.startswith(AVRO_MAGIC):
+        return "avro"
     body = head.lstrip(b" \t\r\n")
     if not body:
         raise UnreadableFile("the file is empty")
@@ -65,9 +68,10 @@ def frame_file(open_stream: Callable[[], BinaryIO], csv_options: CsvOptions) -> 
     kind = sniff(head)
     if kind == "csv":
         return kind, frame_csv(open_stream, csv_options)
-    return kind, _framed_json(open_stream, kind)
+    return kind, _framed(open_stream, kind)
 
 
-def _framed_json(open_stream: Callable[[], BinaryIO], kind: str) -> FrameStream:
+def _framed(open_stream: Callable[[], BinaryIO], kind: str) -> FrameStream:
+    framer = {"jsonl": frame_jsonl, "json": frame_documents, "avro": frame_avro}[kind]
     with open_stream() as stream:
-        yield from frame_jsonl(stream) if kind == "jsonl" else frame_documents(stream)
+        yield from framer(stream)
