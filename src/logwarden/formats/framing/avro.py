@@ -31,7 +31,7 @@ def frame_avro(stream: BinaryIO) -> FrameStream:
             where = Locator(record=index)
             body = message.get("Body") if isinstance(message, dict) else None
             if not isinstance(body, bytes | str):
-                yield Reject(where, "unknown-shape", "an Avro record without a message Body (not an Event Hubs capture)")
+                yield Reject(where, "unknown-shape", "an Avro record with no message Body: not an Event Hubs capture")
                 continue
             try:
                 value = orjson.loads(body)
