@@ -57,14 +57,14 @@ class InputFile:
         """
         raw = self._open_raw()
         if on_read is not None:
-            raw = cast(BinaryIO, _Counting(raw, on_read))
+            raw = cast(BinaryIO, _Raw(raw, on_read=on_read))
         return _decode_layers(raw, self.name)
 
     def _open_raw(self) -> BinaryIO:
         if self.member is None:
             return open(self.path, "rb")
         archive = zipfile.ZipFile(self.path)
-        return cast(BinaryIO, _ClosingWith(archive.open(self.member), archive))
+        return cast(BinaryIO, _Raw(archive.open(self.member), owner=archive))
 
 
 def iter_inputs(paths: list[Path], exclude: set[Path] | None = None) -> Iterator[InputFile]:
@@ -114,11 +114,18 @@ def _zip_members(path: Path) -> Iterator[InputFile]:
         yield InputFile(path, name)
 
 
-class _ClosingWith(io.RawIOBase):
-    """A stream that also closes the archive it came from."""
+class _Raw(io.RawIOBase):
+    """A byte stream seen as a raw stream, that may report what it reads and close an owner too."""
 
-    def __init__(self, inner: IO[bytes], owner: zipfile.ZipFile) -> None:
+    def __init__(
+        self,
+        inner: IO[bytes],
+        *,
+        on_read: Callable[[int], None] | None = None,
+        owner: zipfile.ZipFile | None = None,
+    ) -> None:
         self._inner = inner
+        self._on_read = on_read
         self._owner = owner
 
     def readable(self) -> bool:
@@ -127,30 +134,14 @@ class _ClosingWith(io.RawIOBase):
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         data = self._inner.read(len(buffer))
         buffer[: len(data)] = data
+        if self._on_read is not None:
+            self._on_read(len(data))
         return len(data)
 
     def close(self) -> None:
         self._inner.close()
-        self._owner.close()
-        super().close()
-
-
-class _Counting(io.RawIOBase):
-    def __init__(self, inner: BinaryIO, on_read: Callable[[int], None]) -> None:
-        self._inner = inner
-        self._on_read = on_read
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self._inner.read(len(buffer))
-        buffer[: len(data)] = data
-        self._on_read(len(data))
-        return len(data)
-
-    def close(self) -> None:
-        self._inner.close()
+        if self._owner is not None:
+            self._owner.close()
         super().close()
 
 
