@@ -222,7 +222,7 @@ def test_big_files_commit_in_slices(tmp_path: Path, case: CaseDatabase, monkeypa
     import logwarden.ingest as ingest_module
 
     monkeypatch.setattr(jsonl, "BATCH_BYTES", 64 << 10)
-    monkeypatch.setattr(ingest_module, "BYTES_PER_COMMIT", 128 << 10)
+    monkeypatch.setattr(ingest_module, "ROWS_PER_COMMIT", 500)
     slices = []
     original = case.commit_slice
     monkeypatch.setattr(case, "commit_slice", lambda: slices.append(1) or original())

@@ -25,11 +25,12 @@ from logwarden.formats.framing.csvrows import CsvOptions, DateOrder
 from logwarden.formats.framing.sniff import UnreadableFile, frame_file
 from logwarden.formats.records import MACROS
 from logwarden.formats.repair import Failed, Repaired, repair, unknown_shape
-from logwarden.store.database import CaseDatabase, LedgerEntry
+from logwarden.store.database import ROW_GROUP_ROWS, CaseDatabase, LedgerEntry
 
-# Record bytes stored between commits: DuckDB holds uncommitted rows in memory at about
-# three times their size, so this bounds the ingest's memory whatever the file's size.
-BYTES_PER_COMMIT = 160 << 20
+# Rows stored between commits. DuckDB keeps every Arrow batch a transaction read until it
+# commits, so commits bound the memory an ingest needs whatever the file's size; a whole
+# number of row groups per commit lets DuckDB write them straight to the file.
+ROWS_PER_COMMIT = 2 * ROW_GROUP_ROWS
 # A record this long (a whole export minified onto one line, say) gets more memory headroom.
 HUGE_RECORD = 8 << 20
 HUGE_RECORD_MEMORY_LIMIT = "4GB"
@@ -223,8 +224,8 @@ class Ingestor:
         finally:
             self.db.unregister(BATCH_VIEW)
             self.db.unregister(STAGE)
-        self._uncommitted += batch.texts.nbytes
-        if self._uncommitted >= BYTES_PER_COMMIT:
+        self._uncommitted += len(batch)
+        if self._uncommitted >= ROWS_PER_COMMIT:
             self.db.commit_slice()
             self._uncommitted = 0
         self.progress.records(len(batch))

@@ -20,6 +20,8 @@ from logwarden.store.tables import JSON, PROVENANCE, RAW_COLUMN, TABLES, Table
 # Where the rows are stored; the Sentinel-named views in the main schema are what users query.
 STORED_SCHEMA = "lw"
 INGESTING = "ingesting"
+CATALOG = "lw_case"
+ROW_GROUP_ROWS = 30_720
 DEFAULT_MEMORY_LIMIT = "700MB"
 
 _LEDGER = (
@@ -55,6 +57,10 @@ _MACROS = (
             lambda p: lower(coalesce(p->>'Name', p->>'name')) = lower(name)
         )[1]) ->> 'Value'""",
 )
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)
@@ -95,7 +101,12 @@ class CaseDatabase:
         self.path = Path(path)
         if read_only and not self.path.exists():
             raise FileNotFoundError(f"{self.path}: no case database here (run `logwarden ingest` first)")
-        self.con = duckdb.connect(str(self.path), read_only=read_only)
+        # Attached rather than opened, to set the row group size: DuckDB writes a transaction's
+        # full row groups straight to the file, so smaller groups keep an ingest's memory low.
+        self.con = duckdb.connect()
+        mode = "READ_ONLY" if read_only else f"ROW_GROUP_SIZE {ROW_GROUP_ROWS}"
+        self.run(f"ATTACH {_sql_str(str(self.path))} AS {CATALOG} ({mode})")
+        self.run(f"USE {CATALOG}")
         self.run("SET TimeZone = 'UTC'")
         self.run("SET memory_limit = ?", [memory_limit])
         self.recovered: list[str] = []
