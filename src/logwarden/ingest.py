@@ -198,7 +198,7 @@ class Ingestor:
             result.status = "partial"
 
     def _load(self, batch: Batch, file_id: int, result: FileResult, *, second_pass: bool) -> None:
-        if batch.longest() > HUGE_RECORD:
+        if batch.longest > HUGE_RECORD:
             with self.db.memory_limit(HUGE_RECORD_MEMORY_LIMIT):
                 self._load_batch(batch, file_id, result, second_pass=second_pass)
         else:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 EXCERPT_CHARS = 300
 
@@ -49,13 +48,10 @@ class Batch:
     lines: pa.Array
     records: pa.Array
     wrappers: pa.Array
+    longest: int
 
     def __len__(self) -> int:
         return len(self.texts)
-
-    def longest(self) -> int:
-        lengths = pc.binary_length(self.texts)
-        return int(pc.max(lengths).as_py() or 0)
 
     def to_table(self) -> pa.Table:
         return rechunk(
@@ -77,6 +73,7 @@ class BatchBuilder:
     records: list[int | None] = field(default_factory=list)
     wrappers: list[str | None] = field(default_factory=list)
     size: int = 0
+    longest: int = 0
 
     def add(self, text: str, where: Locator, wrapper: str | None = None) -> None:
         self.texts.append(text)
@@ -84,35 +81,22 @@ class BatchBuilder:
         self.records.append(where.record)
         self.wrappers.append(wrapper)
         self.size += len(text)
+        self.longest = max(self.longest, len(text))
 
     def __len__(self) -> int:
         return len(self.texts)
 
     def take(self) -> Batch:
-        batch = make_batch(self.texts, self.lines, self.records, self.wrappers)
-        self.texts, self.lines, self.records, self.wrappers, self.size = [], [], [], [], 0
+        batch = Batch(
+            texts=pa.array(self.texts, type=pa.large_string()),
+            lines=pa.array(self.lines, type=pa.int64()),
+            records=pa.array(self.records, type=pa.int64()),
+            wrappers=pa.array(self.wrappers, type=pa.string()),
+            longest=self.longest,
+        )
+        self.texts, self.lines, self.records, self.wrappers = [], [], [], []
+        self.size = self.longest = 0
         return batch
-
-
-def make_batch(
-    texts: Sequence[str] | pa.Array,
-    lines: Sequence[int | None] | pa.Array,
-    records: Sequence[int | None] | pa.Array,
-    wrappers: Sequence[str | None] | pa.Array | None = None,
-) -> Batch:
-    n = len(texts)
-    return Batch(
-        texts=texts if isinstance(texts, pa.Array) else pa.array(texts, type=pa.large_string()),
-        lines=lines if isinstance(lines, pa.Array) else pa.array(lines, type=pa.int64()),
-        records=records if isinstance(records, pa.Array) else pa.array(records, type=pa.int64()),
-        wrappers=(
-            pa.nulls(n, type=pa.string())
-            if wrappers is None
-            else wrappers
-            if isinstance(wrappers, pa.Array)
-            else pa.array(wrappers, type=pa.string())
-        ),
-    )
 
 
 def excerpt(text: str | bytes) -> str:

@@ -89,49 +89,62 @@ def _fill(stream: BinaryIO, buf: bytearray, start: int) -> tuple[int, Exception 
 def _frame(raw: np.ndarray, newline_at: np.ndarray, first_line: int) -> FrameStream:
     """Frame `raw`, a run of complete lines each ending in a newline at `newline_at`.
 
-    The line terminators are cut out with one vectorised copy so that every record is
-    a contiguous slice of one Arrow buffer, with no per-line Python work.
+    The records become an Arrow `string_view` array: 16-byte views (length, first bytes,
+    offset) built with numpy over the unchanged buffer, so no record is copied and the
+    line terminators simply fall outside the views.
     """
     n = len(newline_at)
     starts = np.empty(n, dtype=np.int64)
     starts[0] = 0
     starts[1:] = newline_at[:-1] + 1
-    has_cr = (newline_at > starts) & (raw[np.maximum(newline_at - 1, 0)] == _CR)
-    # Bytes removed before line i: one newline per earlier line plus the earlier CRs.
-    removed = np.arange(n, dtype=np.int64)
-    removed[1:] += np.cumsum(has_cr[:-1], dtype=np.int64)
-    offsets = np.empty(n + 1, dtype=np.int64)
-    offsets[:-1] = starts - removed
-    offsets[-1] = len(raw) - n - int(has_cr.sum())
-    keep = np.ones(len(raw), dtype=bool)
-    keep[newline_at] = False
-    keep[newline_at[has_cr] - 1] = False
-    data = raw[keep]
+    ends = newline_at.astype(np.int64)
+    has_cr = (ends > starts) & (raw[np.maximum(ends - 1, 0)] == _CR)
+    ends[has_cr] -= 1
+    lengths = ends - starts
     lines = np.arange(first_line, first_line + n, dtype=np.int64)
-    bad = _invalid_utf8_lines(data, offsets)
+    bad = _invalid_utf8_lines(raw, starts, ends)
     if bad.size:
-        yield from _frame_slowly(data.tobytes(), offsets, lines, set(bad.tolist()))
+        yield from _frame_slowly(raw.tobytes(), starts, ends, lines, set(bad.tolist()))
         return
     yield Batch(
-        texts=pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data)),
+        texts=_string_views(raw, starts, lengths),
         lines=pa.array(lines),
         records=pa.nulls(n, type=pa.int64()),
         wrappers=pa.nulls(n, type=pa.string()),
+        longest=int(lengths.max()),
     )
 
 
-def _frame_slowly(body: bytes, offsets: np.ndarray, lines: np.ndarray, bad: set[int]) -> FrameStream:
+_INLINE = 12  # Arrow keeps strings this short inside the view itself
+
+
+def _string_views(raw: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> pa.Array:
+    n = len(starts)
+    views = np.zeros((n, 16), dtype=np.uint8)
+    views[:, 0:4] = lengths.astype("<i4").view(np.uint8).reshape(n, 4)
+    # Long strings: a 4-byte prefix, buffer 0, then the offset (each row of `views` is one view).
+    last = len(raw) - 1
+    for i in range(4):
+        views[:, 4 + i] = raw[np.minimum(starts + i, last)]
+    views[:, 12:16] = starts.astype("<i4").view(np.uint8).reshape(n, 4)
+    short = np.flatnonzero(lengths <= _INLINE)
+    if short.size:
+        # Short strings live whole in bytes 4..15, zero-padded.
+        gathered = raw[np.minimum(starts[short, None] + np.arange(_INLINE), last)]
+        gathered[np.arange(_INLINE) >= lengths[short, None]] = 0
+        views[short, 4:16] = gathered
+    return pa.Array.from_buffers(pa.string_view(), n, [None, pa.py_buffer(views), pa.py_buffer(raw)])
+
+
+def _frame_slowly(body: bytes, starts: np.ndarray, ends: np.ndarray, lines: np.ndarray, bad: set[int]) -> FrameStream:
     """A chunk with lines that are not UTF-8: reject those, frame the rest line by line."""
     builder = BatchBuilder()
     for i in range(len(lines)):
-        text = body[offsets[i] : offsets[i + 1]]
+        text = body[starts[i] : ends[i]]
         where = Locator(line=int(lines[i]))
         if i in bad:
             yield Reject(
-                where,
-                "not-utf8",
-                "the line is not UTF-8 text (binary data or another encoding)",
-                excerpt(text),
+                where, "not-utf8", "the line is not UTF-8 text (binary data or another encoding)", excerpt(text)
             )
         else:
             builder.add(text.decode("utf-8"), where)
@@ -139,10 +152,10 @@ def _frame_slowly(body: bytes, offsets: np.ndarray, lines: np.ndarray, bad: set[
         yield builder.take()
 
 
-def _invalid_utf8_lines(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    if not data.size or data.max() < 0x80:
+def _invalid_utf8_lines(raw: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    if not raw.size or raw.max() < 0x80:
         return np.empty(0, dtype=np.int64)
-    body = data.tobytes()
+    body = raw.tobytes()
     try:
         body.decode("utf-8")
     except UnicodeDecodeError:
@@ -150,9 +163,9 @@ def _invalid_utf8_lines(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     else:
         return np.empty(0, dtype=np.int64)
     bad = []
-    for i in range(len(offsets) - 1):
+    for i, (start, end) in enumerate(zip(starts, ends, strict=True)):
         try:
-            body[offsets[i] : offsets[i + 1]].decode("utf-8")
+            body[start:end].decode("utf-8")
         except UnicodeDecodeError:
             bad.append(i)
     return np.array(bad, dtype=np.int64)
