@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Full, Queue
-from typing import BinaryIO, TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from logwarden.formats.classify import BATCH_VIEW, PLAN, STAGE
 from logwarden.formats.files import InputError, InputFile, iter_inputs
@@ -207,20 +207,7 @@ class Ingestor:
     def _load_batch(self, batch: Batch, file_id: int, result: FileResult, *, second_pass: bool) -> None:
         self.db.register(BATCH_VIEW, batch.to_table())
         try:
-            # The stage goes back through Arrow in small batches: DuckDB parallelises a scan
-            # per row group of a table (122,880 rows, far more than a batch) but per batch of Arrow.
-            # Records of a file mostly share one shape: the stage also reads the columns of the
-            # formats the last batch held, which spares their inserts a second parse.
-            expected = self._expected
-            self.db.register(STAGE, rechunk(self.db.arrow(PLAN.stage_sql(expected))))
-            present = self.db.run(PLAN.present_sql)
-            self._expected = frozenset(fid for fid, _ in present)
-            for fid, n in present:
-                self.db.run(PLAN.insert_sql(fid, expected), [file_id])
-                fmt = PLAN.formats[fid]
-                result.counts[(fmt.table, fmt.code)] += n
-                result.stored += n
-            leftovers = self.db.run(PLAN.leftovers_sql)
+            leftovers = self._store(batch, file_id, result)
         finally:
             self.db.unregister(BATCH_VIEW)
             self.db.unregister(STAGE)
@@ -265,6 +252,37 @@ class Ingestor:
                     retry.add(item.text, sub, item.wrapper)
         if len(retry):
             self._load(retry.take(), file_id, result, second_pass=True)
+
+    def _store(self, batch: Batch, file_id: int, result: FileResult) -> list[tuple[Any, ...]]:
+        """Store what the batch holds; return the records no format could store."""
+        # Records of a file mostly share one shape: expect the formats of the last batch.
+        expected = self._expected
+        stored = None
+        counts: dict[int, int] = {}
+        if len(expected) == 1:
+            # One statement classifies and stores; only if it leaves records out is a stage built.
+            (stored,) = expected
+            (n,) = self.db.run(PLAN.insert_sql(stored, expected, direct=True), [file_id])[0]
+            self._count(result, stored, n)
+            if n == len(batch):
+                return []
+            counts[stored] = n
+        # The stage goes back through Arrow in small batches: DuckDB parallelises a scan per
+        # row group of a table (far more rows than a batch) but per batch of Arrow. It also reads
+        # the columns of the expected formats, which spares their inserts a second parse.
+        self.db.register(STAGE, rechunk(self.db.arrow(PLAN.stage_sql(expected))))
+        for fid, n in self.db.run(PLAN.present_sql(stored)):
+            self.db.run(PLAN.insert_sql(fid, expected), [file_id])
+            self._count(result, fid, n)
+            counts[fid] = n
+        if counts:
+            self._expected = frozenset({max(counts, key=counts.__getitem__)})
+        return self.db.run(PLAN.leftovers_sql)
+
+    def _count(self, result: FileResult, fid: int, n: int) -> None:
+        fmt = PLAN.formats[fid]
+        result.counts[(fmt.table, fmt.code)] += n
+        result.stored += n
 
     def _reject(
         self, file_id: int, result: FileResult, where: Locator, reason: str, message: str, text: str = ""

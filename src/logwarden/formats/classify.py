@@ -99,7 +99,12 @@ class Plan:
         )
 
     @cache  # noqa: B019
-    def insert_sql(self, fid: int, expected: frozenset[int] = frozenset()) -> str:
+    def insert_sql(self, fid: int, expected: frozenset[int] = frozenset(), direct: bool = False) -> str:
+        """Store format `fid`'s records from the stage, or with `direct` straight from the batch.
+
+        The direct form classifies as it inserts, for a batch expected to hold `fid` only: if
+        it stores every record there is no stage at all.
+        """
         fmt = self.formats[fid]
         table = TABLES[fmt.table]
         unknown = set(fmt.columns) - set(table.column_names)
@@ -125,12 +130,14 @@ class Plan:
             f'coalesce(wrapper, {sql_str(fmt.code)}) AS "_Format"',
             f'text AS "{RAW_COLUMN}"',
         ]
-        source = f"(SELECT *{extract} FROM {STAGE} WHERE fid = {fid} AND t IS NOT NULL)"
+        stage = f"({self.stage_sql(expected)})" if direct else STAGE
+        source = f"(SELECT *{extract} FROM {stage} WHERE fid = {fid} AND t IS NOT NULL)"
         return f'INSERT INTO {STORED_SCHEMA}."{table.name}" BY NAME SELECT {", ".join(selects)} FROM {source}'
 
-    @property
-    def present_sql(self) -> str:
-        return f"SELECT fid, count(*) FROM {STAGE} WHERE fid IS NOT NULL AND t IS NOT NULL GROUP BY fid"
+    def present_sql(self, stored: int | None = None) -> str:
+        """Formats in the stage with records to store; `stored`'s were stored directly already."""
+        done = f" AND fid <> {stored}" if stored is not None else ""
+        return f"SELECT fid, count(*) FROM {STAGE} WHERE fid IS NOT NULL AND t IS NOT NULL{done} GROUP BY fid"
 
     @property
     def leftovers_sql(self) -> str:

@@ -41,11 +41,14 @@ _LEDGER = (
 _MACROS = (
     # Event times as exported: ISO 8601 with 0-9 fractional digits and any zone (none = UTC),
     # PowerShell's /Date(ms)/ and epoch milliseconds from pandas.
-    r"""CREATE OR REPLACE MACRO lw_ts(s) AS CASE
-        WHEN s IS NULL THEN NULL
-        WHEN contains(s, 'Date(') THEN to_timestamp(TRY_CAST(regexp_extract(s, 'Date\((-?\d+)', 1) AS BIGINT) / 1000.0)
-        WHEN regexp_full_match(s, '\d{12,13}') THEN to_timestamp(CAST(s AS BIGINT) / 1000.0)
-        ELSE TRY_CAST(trim(s) AS TIMESTAMPTZ) END""",
+    # The plain cast first: it is what almost every record needs, and the rest runs only if it fails.
+    r"""CREATE OR REPLACE MACRO lw_ts(s) AS coalesce(
+        TRY_CAST(s AS TIMESTAMPTZ),
+        CASE
+            WHEN contains(s, 'Date(')
+                THEN to_timestamp(TRY_CAST(regexp_extract(s, 'Date\((-?\d+)', 1) AS BIGINT) / 1000.0)
+            WHEN regexp_full_match(s, '\d{12,13}') THEN to_timestamp(CAST(s AS BIGINT) / 1000.0)
+        END)""",
     # A dynamic column from text that may be JSON (object, array, or JSON inside a string) or a plain string.
     """CREATE OR REPLACE MACRO lw_json(s) AS CASE
         WHEN s IS NULL OR s = '' THEN NULL
