@@ -1,8 +1,9 @@
 """Read input files into the case database: formats → store.
 
-Each input is stored in one transaction together with its ledger entry, so an
-interrupted ingest leaves no half file behind and a rerun completes it. Every record
-read is either stored or counted as rejected with a reason: read = stored + rejected.
+An input's rows are committed in slices and become visible only when its ledger entry
+is finished, so an interrupted ingest leaves no half file behind and a rerun completes
+it. Every record read is either stored or counted as rejected with a reason:
+read = stored + rejected.
 """
 
 from __future__ import annotations
@@ -297,6 +298,7 @@ class Ingestor:
 
     def _finish(self, inp: InputFile, sha: str, size: int, mtime_ns: int, result: FileResult) -> None:
         assert result.file_id is not None
+        self._uncommitted = 0
         self.db.finish_file(
             result.file_id,
             {
