@@ -58,8 +58,6 @@ def record(rng: random.Random, i: int, t: datetime, subscriptions: list[str]) ->
         "iat": str(int(t.timestamp()) - 300),
         "nbf": str(int(t.timestamp()) - 300),
         "exp": str(int(t.timestamp()) + 3600),
-        "http://schemas.microsoft.com/claims/authnclassreference": "1",
-        "aio": "AVQAq/8TAAAA" + uuid.UUID(int=rng.getrandbits(128)).hex,
         "http://schemas.microsoft.com/claims/authnmethodsreferences": "pwd,mfa",
         "appid": "c44b4083-3bb0-49c1-b47d-974e53cbdf3c",
         "appidacr": "0",
@@ -68,12 +66,9 @@ def record(rng: random.Random, i: int, t: datetime, subscriptions: list[str]) ->
         "ipaddr": ip,
         "name": f"{given} {family}".strip(),
         "http://schemas.microsoft.com/identity/claims/objectidentifier": oid,
-        "puid": f"1003{rng.getrandbits(48):012X}",
         "http://schemas.microsoft.com/identity/claims/scope": "user_impersonation",
-        "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/nameidentifier": uuid.UUID(int=rng.getrandbits(128)).hex,
         "http://schemas.microsoft.com/identity/claims/tenantid": TENANT,
         "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name": upn,
-        "uti": uuid.UUID(int=rng.getrandbits(128)).hex[:22],
         "ver": "1.0",
     }
     if "@" in upn:
