@@ -36,7 +36,8 @@ IngestFn = Callable[..., IngestReport]
 @pytest.fixture
 def ingest(case: CaseDatabase) -> IngestFn:
     def run(*paths: Path, date_order: DateOrder | None = None, strict: bool = False) -> IngestReport:
-        return Ingestor(case, IngestOptions(date_order=date_order, strict=strict)).ingest(list(paths))
+        with Ingestor(case, IngestOptions(date_order=date_order, strict=strict)) as ingestor:
+            return ingestor.ingest(list(paths))
 
     return run
 

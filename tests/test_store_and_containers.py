@@ -52,27 +52,30 @@ def test_same_file_twice_stores_nothing_new(tmp_path: Path, ingest: IngestFn, ca
 def test_interrupted_ingest_leaves_no_half_file(
     tmp_path: Path, case: CaseDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from logwarden.loader import LoaderPool
+
     f = tmp_path / "PT1H.json"
     f.write_bytes(lines(3000))
-    ingestor = Ingestor(case)
-    original = ingestor._load
+    original = LoaderPool.submit
     calls = {"n": 0}
 
-    def crash_on_second_batch(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def interrupt_on_second_batch(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         calls["n"] += 1
         if calls["n"] == 2:
             raise KeyboardInterrupt
-        return original(*args, **kwargs)
+        return original(self, *args, **kwargs)
 
     monkeypatch.setattr(jsonl, "BATCH_BYTES", 64 << 10)
-    monkeypatch.setattr(ingestor, "_load", crash_on_second_batch)
-    with pytest.raises(KeyboardInterrupt):
+    monkeypatch.setattr(LoaderPool, "submit", interrupt_on_second_batch)
+    with Ingestor(case) as ingestor, pytest.raises(KeyboardInterrupt):
         ingestor.ingest([f])
-    assert count(case) == 0
-    assert rows(case, "SELECT count(*) AS n FROM IngestFiles")[0]["n"] == 0
     assert calls["n"] == 2
+    assert count(case) == 0
+    assert rows(case, 'SELECT count(*) AS n FROM lw."AzureActivity"')[0]["n"] == 0
+    assert rows(case, "SELECT count(*) AS n FROM IngestFiles")[0]["n"] == 0
     monkeypatch.undo()
-    report = Ingestor(case).ingest([f])
+    with Ingestor(case) as ingestor:
+        report = ingestor.ingest([f])
     assert report.stored == 3000 and count(case) == 3000
 
 
@@ -140,7 +143,8 @@ def test_large_documents_are_streamed(tmp_path: Path, case: CaseDatabase, monkey
     f.write_text(
         json.dumps({"records": [{**RECORD, "correlationId": str(i), "durationMs": 1.5} for i in range(50)]}, indent=1)
     )
-    report = Ingestor(case).ingest([f])
+    with Ingestor(case) as ingestor:
+        report = ingestor.ingest([f])
     assert report.stored == 50 and report.ok and streamed
     assert rows(case, "SELECT min(_Record) AS a, max(_Record) AS b FROM AzureActivity") == [{"a": 1, "b": 50}]
 
@@ -206,7 +210,6 @@ def test_crash_mid_file_is_invisible_then_cleaned(tmp_path: Path) -> None:
         "VALUES (now(), 'X', ?, '{}')",
         [file_id],
     )
-    db.commit_slice()
     assert count(db) == 0  # committed, but not shown: the file is still `ingesting`
     assert rows(db, 'SELECT count(*) AS n FROM lw."AzureActivity"')[0]["n"] == 1
     db.con.close()  # the crash: no finish_file, no abandon_file
@@ -219,17 +222,18 @@ def test_crash_mid_file_is_invisible_then_cleaned(tmp_path: Path) -> None:
 
 
 def test_big_files_commit_in_slices(tmp_path: Path, case: CaseDatabase, monkeypatch: pytest.MonkeyPatch) -> None:
-    import logwarden.ingest as ingest_module
+    import logwarden.loader as loader_module
 
     monkeypatch.setattr(jsonl, "BATCH_BYTES", 64 << 10)
-    monkeypatch.setattr(ingest_module, "ROWS_PER_COMMIT", 500)
-    slices = []
-    original = case.commit_slice
-    monkeypatch.setattr(case, "commit_slice", lambda: slices.append(1) or original())
+    monkeypatch.setattr(loader_module, "ROWS_PER_COMMIT", 500)
+    commits = []
+    original = loader_module.Loader.commit
+    monkeypatch.setattr(loader_module.Loader, "commit", lambda self: commits.append(1) or original(self))
     f = tmp_path / "PT1H.json"
     f.write_bytes(lines(5000))
-    report = Ingestor(case).ingest([f])
-    assert report.stored == 5000 and len(slices) >= 5
+    with Ingestor(case) as ingestor:
+        report = ingestor.ingest([f])
+    assert report.stored == 5000 and len(commits) >= 5
     assert count(case) == 5000
 
 

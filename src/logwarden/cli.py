@@ -72,7 +72,8 @@ def ingest(
     with open_case(db) as case:
         progress = RichProgressDisplay(err) if err.is_terminal else None
         try:
-            report = Ingestor(case, options, progress).ingest(targets)
+            with Ingestor(case, options, progress) as ingestor:
+                report = ingestor.ingest(targets)
         except InputError as exc:
             err.print(str(exc), markup=False)
             raise typer.Exit(2) from exc

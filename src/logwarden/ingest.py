@@ -17,24 +17,18 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Full, Queue
-from typing import Any, BinaryIO, TypeVar
+from typing import BinaryIO, TypeVar
 
-from logwarden.formats.classify import BATCH_VIEW, PLAN, STAGE
+from logwarden.formats.classify import PLAN
 from logwarden.formats.files import InputError, InputFile, iter_inputs
-from logwarden.formats.framing.base import Batch, BatchBuilder, Locator, Reject, excerpt, rechunk
+from logwarden.formats.framing.base import Batch, BatchBuilder, Locator, Reject, excerpt
 from logwarden.formats.framing.csvrows import CsvOptions, DateOrder
 from logwarden.formats.framing.sniff import UnreadableFile, frame_file
 from logwarden.formats.records import MACROS
 from logwarden.formats.repair import Failed, Repaired, repair, unknown_shape
-from logwarden.store.database import ROW_GROUP_ROWS, CaseDatabase, LedgerEntry
+from logwarden.loader import LoaderPool, Stored
+from logwarden.store.database import CaseDatabase, LedgerEntry
 
-# Rows stored between commits. DuckDB keeps every Arrow batch a transaction read until it
-# commits, so commits bound the memory an ingest needs whatever the file's size; a whole
-# number of row groups per commit lets DuckDB write them straight to the file.
-ROWS_PER_COMMIT = 2 * ROW_GROUP_ROWS
-# A record this long (a whole export minified onto one line, say) gets more memory headroom.
-HUGE_RECORD = 8 << 20
-HUGE_RECORD_MEMORY_LIMIT = "4GB"
 # Rejects kept per file in the ledger; the counts by reason are always complete.
 MAX_REJECTS_KEPT = 1000
 
@@ -126,8 +120,16 @@ class Ingestor:
         self.db = db
         self.options = options or IngestOptions()
         self.progress = progress or Progress()
-        self._uncommitted = 0
-        self._expected: frozenset[int] = frozenset()
+        self.loaders = LoaderPool(db)
+
+    def close(self) -> None:
+        self.loaders.close()
+
+    def __enter__(self) -> Ingestor:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     def ingest(self, paths: list[Path]) -> IngestReport:
         started = time.perf_counter()
@@ -153,20 +155,21 @@ class Ingestor:
         if known is not None:
             return _skipped(result, known)
         # The hash (for "same bytes under another name") is computed while the file is read.
-        with ThreadPoolExecutor(1) as pool:
-            sha = pool.submit(inp.sha256)
+        with ThreadPoolExecutor(1) as hasher:
+            sha = hasher.submit(inp.sha256)
             started = time.perf_counter()
             result.file_id = file_id = self.db.begin_file(inp.name)
             try:
                 self._read(inp, file_id, result, sha)
+                self.loaders.commit()
                 known = self.db.find_ingested(sha.result())
                 if known is not None:
                     raise _Duplicate(known)
-            except _Duplicate as dup:
+            except BaseException as exc:
+                self.loaders.rollback()
                 self.db.abandon_file(file_id)
-                return _skipped(FileResult(inp.name), dup.entry)
-            except BaseException:
-                self.db.abandon_file(file_id)
+                if isinstance(exc, _Duplicate):
+                    return _skipped(FileResult(inp.name), exc.entry)
                 raise
         result.seconds = time.perf_counter() - started
         self._finish(inp, sha.result(), size, mtime_ns, result)
@@ -179,17 +182,22 @@ class Ingestor:
         try:
             result.container, frames = frame_file(opener, CsvOptions(self.options.date_order))
             checked = False
-            # Framing (numpy, file reads) runs a batch ahead in a thread while DuckDB stores the last.
+            # Framing (numpy, file reads) runs ahead in a thread; loaders store on two more.
             for item in read_ahead(_guarded(frames)):
                 if isinstance(item, Reject):
                     self._reject(file_id, result, item.where, item.reason, item.message, item.excerpt)
                 else:
-                    self._load(item, file_id, result, second_pass=False)
+                    self.loaders.submit(item, file_id)
+                for stored in self.loaders.finished():
+                    self._absorb(stored, file_id, result)
                 if not checked and sha.done():
                     checked = True
                     known = self.db.find_ingested(sha.result())
                     if known is not None:
                         raise _Duplicate(known)
+            while self.loaders.pending:
+                for stored in self.loaders.drain():
+                    self._absorb(stored, file_id, result)
         except (UnreadableFile, InputError) as exc:
             result.status = "empty" if "empty" in str(exc) else "unreadable"
             result.message = str(exc)
@@ -198,27 +206,16 @@ class Ingestor:
         if result.status == "stored" and result.rejected:
             result.status = "partial"
 
-    def _load(self, batch: Batch, file_id: int, result: FileResult, *, second_pass: bool) -> None:
-        if batch.longest > HUGE_RECORD:
-            with self.db.memory_limit(HUGE_RECORD_MEMORY_LIMIT):
-                self._load_batch(batch, file_id, result, second_pass=second_pass)
-        else:
-            self._load_batch(batch, file_id, result, second_pass=second_pass)
-
-    def _load_batch(self, batch: Batch, file_id: int, result: FileResult, *, second_pass: bool) -> None:
-        self.db.register(BATCH_VIEW, batch.to_table())
-        try:
-            leftovers = self._store(batch, file_id, result)
-        finally:
-            self.db.unregister(BATCH_VIEW)
-            self.db.unregister(STAGE)
-        self._uncommitted += len(batch)
-        if self._uncommitted >= ROWS_PER_COMMIT:
-            self.db.commit_slice()
-            self._uncommitted = 0
-        self.progress.records(len(batch))
+    def _absorb(self, stored: Stored, file_id: int, result: FileResult) -> None:
+        """Count what a loader stored; give its leftovers a second chance or a reason."""
+        for fid, n in stored.counts.items():
+            fmt = PLAN.formats[fid]
+            result.counts[(fmt.table, fmt.code)] += n
+            result.stored += n
+        if not stored.second_pass:
+            self.progress.records(len(stored.batch))
         retry = BatchBuilder()
-        for text, line, rec, wrapper, fid, t_raw in leftovers:
+        for text, line, rec, wrapper, fid, t_raw in stored.leftovers:
             if not text.strip():
                 continue  # a blank line is no record
             where = Locator(line, rec)
@@ -226,25 +223,12 @@ class Ingestor:
                 fmt = PLAN.formats[fid]
                 field_name = fmt.time.split('"')[1]
                 if t_raw is None:
-                    self._reject(
-                        file_id,
-                        result,
-                        where,
-                        "missing-time",
-                        f"{fmt.title} record without its event time ({field_name})",
-                        excerpt(text),
-                    )
+                    reason, message = "missing-time", f"{fmt.title} record without its event time ({field_name})"
                 else:
-                    self._reject(
-                        file_id,
-                        result,
-                        where,
-                        "bad-time",
-                        f"unreadable event time {field_name} = {excerpt(t_raw)!r}",
-                        excerpt(text),
-                    )
+                    reason, message = "bad-time", f"unreadable event time {field_name} = {excerpt(t_raw)!r}"
+                self._reject(file_id, result, where, reason, message, excerpt(text))
                 continue
-            outcome: list[Repaired | Failed] = [unknown_shape(text)] if second_pass else repair(text, wrapper)
+            outcome: list[Repaired | Failed] = [unknown_shape(text)] if stored.second_pass else repair(text, wrapper)
             for k, item in enumerate(outcome, start=1):
                 if isinstance(item, Failed):
                     self._reject(file_id, result, where, item.reason, item.message, excerpt(text))
@@ -252,38 +236,7 @@ class Ingestor:
                     sub = Locator(line, rec if rec is not None else (k if len(outcome) > 1 else None))
                     retry.add(item.text, sub, item.wrapper)
         if len(retry):
-            self._load(retry.take(), file_id, result, second_pass=True)
-
-    def _store(self, batch: Batch, file_id: int, result: FileResult) -> list[tuple[Any, ...]]:
-        """Store what the batch holds; return the records no format could store."""
-        # Records of a file mostly share one shape: expect the formats of the last batch.
-        expected = self._expected
-        stored = None
-        counts: dict[int, int] = {}
-        if len(expected) == 1:
-            # One statement classifies and stores; only if it leaves records out is a stage built.
-            (stored,) = expected
-            (n,) = self.db.run(PLAN.insert_sql(stored, expected, direct=True), [file_id])[0]
-            self._count(result, stored, n)
-            if n == len(batch):
-                return []
-            counts[stored] = n
-        # The stage goes back through Arrow in small batches: DuckDB parallelises a scan per
-        # row group of a table (far more rows than a batch) but per batch of Arrow. It also reads
-        # the columns of the expected formats, which spares their inserts a second parse.
-        self.db.register(STAGE, rechunk(self.db.arrow(PLAN.stage_sql(expected))))
-        for fid, n in self.db.run(PLAN.present_sql(stored)):
-            self.db.run(PLAN.insert_sql(fid, expected), [file_id])
-            self._count(result, fid, n)
-            counts[fid] = n
-        if counts:
-            self._expected = frozenset({max(counts, key=counts.__getitem__)})
-        return self.db.run(PLAN.leftovers_sql)
-
-    def _count(self, result: FileResult, fid: int, n: int) -> None:
-        fmt = PLAN.formats[fid]
-        result.counts[(fmt.table, fmt.code)] += n
-        result.stored += n
+            self.loaders.submit(retry.take(), file_id, second_pass=True)
 
     def _reject(
         self, file_id: int, result: FileResult, where: Locator, reason: str, message: str, text: str = ""
@@ -298,7 +251,6 @@ class Ingestor:
 
     def _finish(self, inp: InputFile, sha: str, size: int, mtime_ns: int, result: FileResult) -> None:
         assert result.file_id is not None
-        self._uncommitted = 0
         self.db.finish_file(
             result.file_id,
             {

@@ -92,7 +92,42 @@ def _create_table_sql(table: Table) -> list[str]:
     ]
 
 
-class CaseDatabase:
+class Session:
+    """One connection to the case database."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def run(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        return self.con.execute(sql, params or []).fetchall()
+
+    def arrow(self, sql: str) -> Any:
+        return self.con.sql(sql).to_arrow_table()
+
+    @contextlib.contextmanager
+    def memory_limit(self, limit: str) -> Iterator[None]:
+        """Run with another memory limit (DuckDB books a huge JSON value several times over)."""
+        (before,) = self.run("SELECT current_setting('memory_limit')")[0]
+        self.run("SET memory_limit = ?", [limit])
+        try:
+            yield
+        finally:
+            self.run("SET memory_limit = ?", [before])
+
+    def register(self, name: str, table: Any) -> None:
+        self.con.register(name, table)
+
+    def unregister(self, name: str) -> None:
+        # After a failed statement the transaction is aborted and DuckDB refuses even this;
+        # the caller is already unwinding and will roll back.
+        with contextlib.suppress(duckdb.Error):
+            self.con.unregister(name)
+
+    def close(self) -> None:
+        self.con.close()
+
+
+class CaseDatabase(Session):
     def __init__(
         self,
         path: Path | str,
@@ -106,7 +141,7 @@ class CaseDatabase:
             raise FileNotFoundError(f"{self.path}: no case database here (run `logwarden ingest` first)")
         # Attached rather than opened, to set the row group size: DuckDB writes a transaction's
         # full row groups straight to the file, so smaller groups keep an ingest's memory low.
-        self.con = duckdb.connect()
+        super().__init__(duckdb.connect())
         mode = "READ_ONLY" if read_only else f"ROW_GROUP_SIZE {ROW_GROUP_ROWS}"
         self.run(f"ATTACH {_sql_str(str(self.path))} AS {CATALOG} ({mode})")
         self.run(f"USE {CATALOG}")
@@ -122,9 +157,6 @@ class CaseDatabase:
         tables = [sql for t in TABLES.values() for sql in _create_table_sql(t)]
         for sql in (f"CREATE SCHEMA IF NOT EXISTS {STORED_SCHEMA}", *_MACROS, *macros, *_LEDGER, *tables):
             self.run(sql)
-
-    def close(self) -> None:
-        self.con.close()
 
     def __enter__(self) -> CaseDatabase:
         return self
@@ -159,12 +191,7 @@ class CaseDatabase:
             "INSERT INTO IngestFiles (FileId, Path, Status, IngestedAt) VALUES (?, ?, ?, now())",
             [file_id, path, INGESTING],
         )
-        self.run("BEGIN TRANSACTION")
         return file_id
-
-    def commit_slice(self) -> None:
-        self.run("COMMIT")
-        self.run("BEGIN TRANSACTION")
 
     def finish_file(
         self,
@@ -174,6 +201,7 @@ class CaseDatabase:
         reject_counts: Iterable[tuple[str, int]],
     ) -> None:
         """Write the ledger rows for one input; from this commit on its rows are visible."""
+        self.run("BEGIN TRANSACTION")
         self.run(
             "UPDATE IngestFiles SET Sha256 = ?, Size = ?, MtimeNs = ?, Container = ?, RecordsRead = ?, "
             "RowsStored = ?, RecordsRejected = ?, Status = ?, Message = ?, Seconds = ? WHERE FileId = ?",
@@ -201,7 +229,6 @@ class CaseDatabase:
 
     def abandon_file(self, file_id: int) -> None:
         """Remove everything stored for an input whose ingest did not finish."""
-        self.run("ROLLBACK")
         self._forget([file_id])
 
     def recover(self) -> list[str]:
@@ -223,29 +250,9 @@ class CaseDatabase:
         if rows:
             self.con.executemany("INSERT INTO IngestRejects VALUES (?, ?, ?, ?, ?, ?)", rows)
 
-    # --- bulk loading -----------------------------------------------------------------------
-
-    def run(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
-        return self.con.execute(sql, params or []).fetchall()
-
-    def arrow(self, sql: str) -> Any:
-        return self.con.sql(sql).to_arrow_table()
-
-    @contextlib.contextmanager
-    def memory_limit(self, limit: str) -> Iterator[None]:
-        """Run with another memory limit (DuckDB books a huge JSON value several times over)."""
-        (before,) = self.run("SELECT current_setting('memory_limit')")[0]
-        self.run("SET memory_limit = ?", [limit])
-        try:
-            yield
-        finally:
-            self.run("SET memory_limit = ?", [before])
-
-    def register(self, name: str, table: Any) -> None:
-        self.con.register(name, table)
-
-    def unregister(self, name: str) -> None:
-        # After a failed statement the transaction is aborted and DuckDB refuses even this;
-        # the caller is already unwinding and will roll back.
-        with contextlib.suppress(duckdb.Error):
-            self.con.unregister(name)
+    def session(self) -> Session:
+        """Another connection to the same case, for work on another thread."""
+        session = Session(self.con.cursor())
+        session.run(f"USE {CATALOG}")
+        session.run("SET TimeZone = 'UTC'")
+        return session

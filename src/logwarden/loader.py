@@ -1,0 +1,219 @@
+"""Store framed batches in the case database with the compiled format plan.
+
+Writing rows is most of an ingest's work and DuckDB runs one insert on barely more than
+one core, so two loaders, each on its own connection and thread, store batches side by
+side. Each keeps its own transaction and commits every `ROWS_PER_COMMIT` rows; a file's
+rows stay hidden until its ledger entry is finished, whatever the loaders committed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from queue import Empty, Queue
+from typing import Any
+
+from logwarden.formats.classify import BATCH_VIEW, PLAN, STAGE
+from logwarden.formats.framing.base import Batch, rechunk
+from logwarden.store.database import ROW_GROUP_ROWS, CaseDatabase, Session
+
+# Rows stored between commits. DuckDB keeps every Arrow batch a transaction read until it
+# commits, so commits bound the memory an ingest needs whatever the file's size; a whole
+# number of row groups per commit lets DuckDB write them straight to the file.
+ROWS_PER_COMMIT = 2 * ROW_GROUP_ROWS
+# A record this long (a whole export minified onto one line, say) gets more memory headroom.
+HUGE_RECORD = 8 << 20
+HUGE_RECORD_MEMORY_LIMIT = "4GB"
+LOADERS = 2
+
+
+@dataclass
+class Stored:
+    """What became of one batch: rows stored per format, and the records left over."""
+
+    batch: Batch
+    second_pass: bool
+    counts: dict[int, int] = field(default_factory=dict)
+    leftovers: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+class Loader:
+    """One connection storing batches in its own transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.expected: frozenset[int] = frozenset()
+        self._uncommitted = 0
+        self._open = False
+
+    def store(self, batch: Batch, file_id: int, second_pass: bool = False) -> Stored:
+        if not self._open:
+            self.session.run("BEGIN TRANSACTION")
+            self._open = True
+        if batch.longest > HUGE_RECORD:
+            with self.session.memory_limit(HUGE_RECORD_MEMORY_LIMIT):
+                done = self._store(batch, file_id, second_pass)
+        else:
+            done = self._store(batch, file_id, second_pass)
+        self._uncommitted += len(batch)
+        if self._uncommitted >= ROWS_PER_COMMIT:
+            self.commit()
+        return done
+
+    def commit(self) -> None:
+        if self._open:
+            self.session.run("COMMIT")
+            self._open = False
+        self._uncommitted = 0
+
+    def rollback(self) -> None:
+        if self._open:
+            self.session.run("ROLLBACK")
+            self._open = False
+        self._uncommitted = 0
+
+    def _store(self, batch: Batch, file_id: int, second_pass: bool) -> Stored:
+        done = Stored(batch, second_pass)
+        self.session.register(BATCH_VIEW, batch.to_table())
+        try:
+            done.leftovers = self._insert(batch, file_id, done.counts)
+        finally:
+            self.session.unregister(BATCH_VIEW)
+            self.session.unregister(STAGE)
+        return done
+
+    def _insert(self, batch: Batch, file_id: int, counts: dict[int, int]) -> list[tuple[Any, ...]]:
+        # Records of a file mostly share one shape: expect the formats of the last batch.
+        expected = self.expected
+        stored = None
+        if len(expected) == 1:
+            # One statement classifies and stores; only if it leaves records out is a stage built.
+            (stored,) = expected
+            (n,) = self.session.run(PLAN.insert_sql(stored, expected, direct=True), [file_id])[0]
+            counts[stored] = n
+            if n == len(batch):
+                return []
+        # The stage goes back through Arrow in small batches: DuckDB parallelises a scan per
+        # row group of a table (far more rows than a batch) but per batch of Arrow. It also reads
+        # the columns of the expected formats, which spares their inserts a second parse.
+        self.session.register(STAGE, rechunk(self.session.arrow(PLAN.stage_sql(expected))))
+        for fid, n in self.session.run(PLAN.present_sql(stored)):
+            self.session.run(PLAN.insert_sql(fid, expected), [file_id])
+            counts[fid] = n
+        if counts:
+            self.expected = frozenset({max(counts, key=counts.__getitem__)})
+        return self.session.run(PLAN.leftovers_sql)
+
+
+@dataclass(frozen=True)
+class _Job:
+    batch: Batch
+    file_id: int
+    second_pass: bool
+
+
+@dataclass(frozen=True)
+class _Control:
+    """Run `method` on every loader once: the barrier keeps one loader from taking two."""
+
+    method: Callable[[Loader], None]
+    barrier: threading.Barrier
+
+
+_DONE = object()
+
+
+class LoaderPool:
+    """`LOADERS` loaders on threads of their own, fed batches in order, results as they finish."""
+
+    def __init__(self, db: CaseDatabase, size: int = LOADERS) -> None:
+        self._loaders = [Loader(db.session()) for _ in range(size)]
+        self._todo: Queue[_Job | _Control | None] = Queue(size)
+        self._done: Queue[object] = Queue()
+        self._pending = 0
+        self._threads = [
+            threading.Thread(target=self._work, args=(loader,), name=f"logwarden-loader-{i}", daemon=True)
+            for i, loader in enumerate(self._loaders)
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    def submit(self, batch: Batch, file_id: int, second_pass: bool = False) -> None:
+        self._put(_Job(batch, file_id, second_pass))
+
+    def finished(self) -> Iterator[Stored]:
+        """Results ready now, without waiting."""
+        while True:
+            try:
+                item = self._done.get_nowait()
+            except Empty:
+                return
+            if (stored := self._take(item)) is not None:
+                yield stored
+
+    def drain(self) -> Iterator[Stored]:
+        """Every result still to come."""
+        while self._pending:
+            if (stored := self._take(self._done.get())) is not None:
+                yield stored
+
+    def commit(self) -> None:
+        """Commit every loader's transaction (after `drain`)."""
+        self._everywhere(Loader.commit)
+
+    def rollback(self) -> None:
+        """Roll every loader's transaction back, whatever is still queued or running."""
+        for _ in self.drain_quietly():
+            pass
+        self._everywhere(Loader.rollback)
+
+    def drain_quietly(self) -> Iterator[Stored]:
+        while self._pending:
+            item = self._done.get()
+            self._pending -= 1
+            if isinstance(item, Stored):
+                yield item
+
+    def close(self) -> None:
+        for _ in self._threads:
+            self._todo.put(None)
+        for thread in self._threads:
+            thread.join()
+        for loader in self._loaders:
+            loader.session.close()
+
+    def _everywhere(self, method: Callable[[Loader], None]) -> None:
+        barrier = threading.Barrier(len(self._loaders))
+        for _ in self._loaders:
+            self._put(_Control(method, barrier))
+        for _ in self.drain():
+            pass
+
+    def _put(self, job: _Job | _Control) -> None:
+        self._pending += 1
+        self._todo.put(job)
+
+    def _take(self, item: object) -> Stored | None:
+        self._pending -= 1
+        if isinstance(item, BaseException):
+            raise item
+        return item if isinstance(item, Stored) else None
+
+    def _work(self, loader: Loader) -> None:
+        while (job := self._todo.get()) is not None:
+            try:
+                if isinstance(job, _Control):
+                    job.method(loader)
+                    job.barrier.wait()
+                    self._done.put(_DONE)
+                else:
+                    self._done.put(loader.store(job.batch, job.file_id, job.second_pass))
+            except BaseException as exc:  # handed to the thread that reads the results
+                if isinstance(job, _Control):
+                    job.barrier.abort()
+                self._done.put(exc)
