@@ -48,17 +48,23 @@ class Loader:
         self._open = False
 
     def store(self, batch: Batch, file_id: int, second_pass: bool = False) -> Stored:
-        if not self._open:
-            self.session.run("BEGIN TRANSACTION")
-            self._open = True
-        if batch.longest > HUGE_RECORD:
-            with self.session.memory_limit(HUGE_RECORD_MEMORY_LIMIT):
-                done = self._store(batch, file_id, second_pass)
-        else:
-            done = self._store(batch, file_id, second_pass)
-        self._uncommitted += len(batch)
-        if self._uncommitted >= ROWS_PER_COMMIT:
-            self.commit()
+        done = Stored(batch, second_pass)
+        room = ROWS_PER_COMMIT - self._uncommitted
+        # Commits fall on row-group boundaries: a partial row group left by a commit would be
+        # rewritten by the next checkpoint, merged with its neighbours.
+        parts = batch.split(room) if 0 < room < len(batch) else (batch,)
+        for part in parts:
+            if not self._open:
+                self.session.run("BEGIN TRANSACTION")
+                self._open = True
+            if part.longest > HUGE_RECORD:
+                with self.session.memory_limit(HUGE_RECORD_MEMORY_LIMIT):
+                    self._store(part, file_id, done)
+            else:
+                self._store(part, file_id, done)
+            self._uncommitted += len(part)
+            if self._uncommitted >= ROWS_PER_COMMIT:
+                self.commit()
         return done
 
     def commit(self) -> None:
@@ -73,15 +79,13 @@ class Loader:
             self._open = False
         self._uncommitted = 0
 
-    def _store(self, batch: Batch, file_id: int, second_pass: bool) -> Stored:
-        done = Stored(batch, second_pass)
+    def _store(self, batch: Batch, file_id: int, done: Stored) -> None:
         self.session.register(BATCH_VIEW, batch.to_table())
         try:
-            done.leftovers = self._insert(batch, file_id, done.counts)
+            done.leftovers += self._insert(batch, file_id, done.counts)
         finally:
             self.session.unregister(BATCH_VIEW)
             self.session.unregister(STAGE)
-        return done
 
     def _insert(self, batch: Batch, file_id: int, counts: dict[int, int]) -> list[tuple[Any, ...]]:
         # Records of a file mostly share one shape: expect the formats of the last batch.
@@ -91,7 +95,7 @@ class Loader:
             # One statement classifies and stores; only if it leaves records out is a stage built.
             (stored,) = expected
             (n,) = self.session.run(PLAN.insert_sql(stored, expected, direct=True), [file_id])[0]
-            counts[stored] = n
+            counts[stored] = counts.get(stored, 0) + n
             if n == len(batch):
                 return []
         # The stage goes back through Arrow in small batches: DuckDB parallelises a scan per
@@ -100,7 +104,7 @@ class Loader:
         self.session.register(STAGE, rechunk(self.session.arrow(PLAN.stage_sql(expected))))
         for fid, n in self.session.run(PLAN.present_sql(stored)):
             self.session.run(PLAN.insert_sql(fid, expected), [file_id])
-            counts[fid] = n
+            counts[fid] = counts.get(fid, 0) + n
         if counts:
             self.expected = frozenset({max(counts, key=counts.__getitem__)})
         return self.session.run(PLAN.leftovers_sql)

@@ -53,6 +53,24 @@ class Batch:
     def __len__(self) -> int:
         return len(self.texts)
 
+    def split(self, at: int) -> tuple[Batch, Batch]:
+        """The first `at` records and the rest (`longest` stays an upper bound for both)."""
+        head = Batch(
+            self.texts.slice(0, at),
+            self.lines.slice(0, at),
+            self.records.slice(0, at),
+            self.wrappers.slice(0, at),
+            longest=self.longest,
+        )
+        tail = Batch(
+            self.texts.slice(at),
+            self.lines.slice(at),
+            self.records.slice(at),
+            self.wrappers.slice(at),
+            longest=self.longest,
+        )
+        return head, tail
+
     def to_table(self) -> pa.Table:
         return rechunk(
             pa.table({"text": self.texts, "line": self.lines, "rec": self.records, "wrapper": self.wrappers})
