@@ -131,17 +131,22 @@ _DONE = object()
 class LoaderPool:
     """`LOADERS` loaders on threads of their own, fed batches in order, results as they finish."""
 
-    def __init__(self, db: CaseDatabase, size: int = LOADERS) -> None:
+    def __init__(self, db: CaseDatabase, size: int | None = None) -> None:
+        size = size or LOADERS
+        # The loaders are the parallelism: one DuckDB thread each, or they fight for the cores.
+        self._db = db
+        (self._threads_before,) = db.run("SELECT current_setting('threads')")[0]
+        db.run("SET threads = 1")
         self._loaders = [Loader(db.session()) for _ in range(size)]
         self._todo: Queue[_Job | _Control | None] = Queue(size)
         self._done: Queue[object] = Queue()
         self._pending = 0
-        self._threads = [
+        self._workers = [
             threading.Thread(target=self._work, args=(loader,), name=f"logwarden-loader-{i}", daemon=True)
             for i, loader in enumerate(self._loaders)
         ]
-        for thread in self._threads:
-            thread.start()
+        for worker in self._workers:
+            worker.start()
 
     @property
     def pending(self) -> int:
@@ -184,12 +189,13 @@ class LoaderPool:
                 yield item
 
     def close(self) -> None:
-        for _ in self._threads:
+        for _ in self._workers:
             self._todo.put(None)
-        for thread in self._threads:
-            thread.join()
+        for worker in self._workers:
+            worker.join()
         for loader in self._loaders:
             loader.session.close()
+        self._db.run("SET threads = ?", [self._threads_before])
 
     def _everywhere(self, method: Callable[[Loader], None]) -> None:
         barrier = threading.Barrier(len(self._loaders))
