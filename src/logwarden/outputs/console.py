@@ -56,9 +56,9 @@ def render_ingest(console: Console, report: IngestReport) -> None:
     for f in report.files:
         status = f.status + (f": {f.message}" if f.message else "")
         table.add_row(
-            Text(_under(f.path, root)), f.container, str(f.read), str(f.stored), str(f.rejected), Text(status)
+            Text(_under(f.path, root)), f.container, f"{f.read:,}", f"{f.stored:,}", f"{f.rejected:,}", Text(status)
         )
-    table.add_row("total", "", str(report.read), str(report.stored), str(report.rejected), "", end_section=True)
+    table.add_row("total", "", f"{report.read:,}", f"{report.stored:,}", f"{report.rejected:,}", "", end_section=True)
     console.print(table)
     shown = 0
     for f in report.files:
@@ -71,7 +71,7 @@ def render_ingest(console: Console, report: IngestReport) -> None:
         console.print(Text(f"… {report.rejected - shown} more rejects; `logwarden stats` lists them by reason"))
     rate = report.read / report.seconds if report.seconds else 0.0
     console.print(
-        f"{report.stored} stored, {report.rejected} rejected in {report.seconds:.1f}s ({rate:,.0f} records/s)"
+        f"{report.stored:,} stored, {report.rejected:,} rejected in {report.seconds:.1f}s ({rate:,.0f} records/s)"
     )
 
 
@@ -80,13 +80,13 @@ def render_stats(console: Console, stats: Stats) -> None:
     for col in ("table", "rows", "first event", "last event"):
         t.add_column(col, justify="right" if col == "rows" else "left")
     for s in stats.tables:
-        t.add_row(s.table, str(s.rows), _when(s.first), _when(s.last))
+        t.add_row(s.table, f"{s.rows:,}", _when(s.first), _when(s.last))
     console.print(t)
     t = Table(title="Sources", title_justify="left")
     for col in ("table", "source", "rows", "first event", "last event"):
         t.add_column(col, justify="right" if col == "rows" else "left")
     for s in stats.sources:
-        t.add_row(s.table, Text(s.source), str(s.rows), _when(s.first), _when(s.last))
+        t.add_row(s.table, Text(s.source), f"{s.rows:,}", _when(s.first), _when(s.last))
     console.print(t)
     t = Table(title="Files (read = stored + rejected)", title_justify="left")
     for col in ("id", "file", "shape", "read", "stored", "rejected", "status"):
@@ -97,9 +97,9 @@ def render_stats(console: Console, stats: Stats) -> None:
             str(f.file_id),
             Text(f.path),
             f.container or "",
-            str(f.read),
-            str(f.stored),
-            str(f.rejected),
+            f"{f.read:,}",
+            f"{f.stored:,}",
+            f"{f.rejected:,}",
             Text(status),
         )
     console.print(t)
@@ -108,7 +108,7 @@ def render_stats(console: Console, stats: Stats) -> None:
         for col in ("reason", "records", "example"):
             t.add_column(col, justify="right" if col == "records" else "left")
         for r in stats.rejects:
-            t.add_row(r.reason, str(r.records), Text(r.example or ""))
+            t.add_row(r.reason, f"{r.records:,}", Text(r.example or ""))
         console.print(t)
 
 
