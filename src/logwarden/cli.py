@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from logwarden.formats.files import InputError
 from logwarden.ingest import IngestOptions, Ingestor, StrictStop, open_case
@@ -36,6 +37,16 @@ class DateOrderChoice(StrEnum):
 class StatsFormat(StrEnum):
     table = "table"
     json = "json"
+
+
+class AlertFormat(StrEnum):
+    table = "table"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+def builtin_rules() -> Path:
+    return Path(str(resources.files("logwarden") / "rules" / "pack"))
 
 
 def example_folder() -> Path:
@@ -103,6 +114,102 @@ def stats(
         sys.stdout.write(to_json(result) + "\n")
     else:
         render_stats(out, result)
+
+
+RulesOption = Annotated[
+    list[Path] | None,
+    typer.Option("--rules", help="Sigma rule files or folders (repeatable), beside the built-in pack."),
+]
+
+
+def _rule_paths(extra: list[Path] | None) -> list[Path]:
+    paths = [p for p in [builtin_rules()] if p.exists()] + list(extra or [])
+    if not paths:
+        err.print("No rules: this build has no built-in rule pack yet; give rules with --rules.", markup=False)
+        raise typer.Exit(2)
+    return paths
+
+
+@app.command()
+def hunt(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Exports to ingest first (optional).")] = None,
+    db: DbOption = DEFAULT_DB,
+    rules: RulesOption = None,
+    format: Annotated[AlertFormat | None, typer.Option("--format", help="table (on a terminal), jsonl, csv")] = None,
+) -> None:
+    """Run Sigma rules over the case database; one alert per matching record."""
+    from logwarden.detectors.sigma.hunt import hunt as run_hunt
+    from logwarden.detectors.sigma.rules import load
+    from logwarden.outputs.alerts import write_csv, write_jsonl, write_table
+
+    compiled = load(_rule_paths(rules))
+    for rule in compiled:
+        if rule.error:
+            err.print(Text(f"rule skipped: {rule.source}: {rule.title}: {rule.error}"), style="yellow")
+    if paths:
+        with open_case(db) as case, Ingestor(case, IngestOptions()) as ingestor:
+            ingestor.ingest(list(paths))
+    try:
+        case = open_case(db, read_only=True)
+    except FileNotFoundError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(2) from exc
+    chosen = format or (AlertFormat.table if out.is_terminal else AlertFormat.jsonl)
+    with case:
+        alerts = run_hunt(case, compiled)
+        if chosen is AlertFormat.jsonl:
+            n = write_jsonl(sys.stdout, alerts)
+        elif chosen is AlertFormat.csv:
+            n = write_csv(sys.stdout, alerts)
+        else:
+            n = write_table(out, alerts)
+    usable = sum(1 for r in compiled if not r.error)
+    err.print(f"{n:,} alerts from {usable:,} rules ({len(compiled) - usable:,} skipped)")
+
+
+rules_app = typer.Typer(help="The Sigma rules logwarden runs.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+
+@rules_app.command("list")
+def rules_list(rules: RulesOption = None) -> None:
+    """Every rule: id, level, table and title."""
+    from logwarden.detectors.sigma.rules import load
+
+    for rule in load(_rule_paths(rules)):
+        state = rule.table or "ERROR"
+        out.print(Text(f"{rule.id}  {rule.level:<13} {state:<16} {rule.title}"), soft_wrap=True)
+
+
+@rules_app.command("check")
+def rules_check(rules: RulesOption = None) -> None:
+    """Compile every rule; name each one that cannot run, and why. Exit 1 if any cannot."""
+    from logwarden.detectors.sigma.rules import load
+
+    compiled = load(_rule_paths(rules))
+    bad = [r for r in compiled if r.error]
+    for rule in bad:
+        out.print(Text(f"{rule.source}: {rule.title or rule.id}: {rule.error}"), soft_wrap=True)
+    out.print(f"{len(compiled) - len(bad):,} rules compile, {len(bad):,} do not")
+    raise typer.Exit(1 if bad else 0)
+
+
+@rules_app.command("show")
+def rules_show(rule_id: str, rules: RulesOption = None) -> None:
+    """One rule: its source file, table and the SQL it runs (values shown as bound parameters)."""
+    from logwarden.detectors.sigma.rules import load
+
+    for rule in load(_rule_paths(rules)):
+        if rule.id == rule_id or rule.title == rule_id:
+            out.print(Text(f"{rule.title}\nid: {rule.id}\nlevel: {rule.level}\ntags: {' '.join(rule.tags)}"))
+            out.print(Text(f"source: {rule.source}\ntable: {rule.table}"))
+            if rule.predicate:
+                out.print(Text(f"WHERE {rule.predicate.sql}\nparameters: {rule.predicate.params!r}"))
+            if rule.error:
+                out.print(Text(f"error: {rule.error}"))
+            return
+    err.print(Text(f"no rule with id or title {rule_id!r}"))
+    raise typer.Exit(2)
 
 
 def main() -> None:

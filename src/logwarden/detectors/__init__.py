@@ -1,0 +1,1 @@
+"""Detectors read the case database and say what they found; they never parse files."""

@@ -1,0 +1,196 @@
+"""Compile a Sigma rule's condition into one SQL predicate with bound parameters.
+
+The condition tree comes from pySigma after its processing (modifiers applied, lists
+expanded); this walks it and emits DuckDB SQL. No value from a rule is ever written into
+the SQL text: strings, patterns, regular expressions and JSON paths all travel as `?`
+parameters, so quotes, backslashes, `%`, `_` or NUL in a rule change nothing but the value.
+
+Matching follows the Sigma specification: strings compare case-insensitively unless
+`|cased`, `*` and `?` are wildcards (escapable), a field holding a list matches when any
+element does, `null` matches a missing or null field, keywords search the whole record.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Any
+
+from sigma.conditions import (
+    ConditionAND,
+    ConditionFieldEqualsValueExpression,
+    ConditionNOT,
+    ConditionOR,
+    ConditionValueExpression,
+)
+from sigma.types import (
+    SigmaBool,
+    SigmaCasedString,
+    SigmaCIDRExpression,
+    SigmaCompareExpression,
+    SigmaExists,
+    SigmaExpansion,
+    SigmaFieldReference,
+    SigmaNull,
+    SigmaNumber,
+    SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
+    SigmaString,
+    SpecialChars,
+)
+
+from logwarden.detectors.sigma.fieldmap import FieldRef, resolve
+from logwarden.store.tables import RAW_COLUMN, TS, Table
+
+
+class UnsupportedRule(Exception):
+    pass
+
+
+@dataclass
+class Predicate:
+    sql: str
+    params: list[Any] = field(default_factory=list)
+
+
+_LIKE_ESCAPE = "\\"
+_COMPARE = {
+    SigmaCompareExpression.CompareOperators.LT: "<",
+    SigmaCompareExpression.CompareOperators.LTE: "<=",
+    SigmaCompareExpression.CompareOperators.GT: ">",
+    SigmaCompareExpression.CompareOperators.GTE: ">=",
+}
+_RE_FLAGS = {
+    SigmaRegularExpressionFlag.IGNORECASE: "i",
+    SigmaRegularExpressionFlag.MULTILINE: "m",
+    SigmaRegularExpressionFlag.DOTALL: "s",
+}
+
+
+def like_pattern(value: SigmaString) -> str:
+    """A LIKE pattern for a Sigma string: its wildcards become % and _, literal % _ \\ are escaped."""
+    out = []
+    for part in value.s:
+        if part is SpecialChars.WILDCARD_MULTI:
+            out.append("%")
+        elif part is SpecialChars.WILDCARD_SINGLE:
+            out.append("_")
+        elif isinstance(part, str):
+            out.append(part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_"))
+        else:
+            raise UnsupportedRule(f"placeholder {part} left in a value (no expansion configured)")
+    return "".join(out)
+
+
+class Compiler:
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self._kinds = {**dict(table.columns), **{name: kind for name, kind, _ in table.derived}}
+
+    def compile(self, node: Any) -> Predicate:
+        if isinstance(node, ConditionAND | ConditionOR):
+            parts = [self.compile(arg) for arg in node.args]
+            joiner = " AND " if isinstance(node, ConditionAND) else " OR "
+            return Predicate("(" + joiner.join(p.sql for p in parts) + ")", [x for p in parts for x in p.params])
+        if isinstance(node, ConditionNOT):
+            inner = self.compile(node.args[0])
+            # NOT of a comparison with a missing field is NULL in SQL; in Sigma it is true.
+            return Predicate(f"(NOT coalesce({inner.sql}, false))", inner.params)
+        if isinstance(node, ConditionFieldEqualsValueExpression):
+            return self._field(resolve(self.table, node.field), node.value, node.field)
+        if isinstance(node, ConditionValueExpression):
+            return self._keyword(node.value)
+        raise UnsupportedRule(f"condition element {type(node).__name__} is not supported")
+
+    # --- fields ------------------------------------------------------------------------------
+
+    def _field(self, ref: FieldRef, value: Any, name: str) -> Predicate:
+        if isinstance(value, SigmaExpansion):
+            # base64offset, windash and the like: any of the variants
+            parts = [self._field(ref, v, name) for v in value.values]
+            return Predicate("(" + " OR ".join(p.sql for p in parts) + ")", [x for p in parts for x in p.params])
+        if isinstance(value, SigmaNull):
+            return self._on_value(ref, "{v} IS NULL", [], absent_matches=True)
+        if isinstance(value, SigmaExists):
+            test = "{v} IS NOT NULL" if value.exists else "{v} IS NULL"
+            return self._on_value(ref, test, [], absent_matches=not value.exists)
+        if isinstance(value, SigmaFieldReference):
+            other = resolve(self.table, value.field)
+            if other.many or ref.many:
+                raise UnsupportedRule(f"fieldref between list-valued fields ({name}, {value.field})")
+            left, lp = self._scalar(ref)
+            right, rp = self._scalar(other)
+            return Predicate(f"(lower({left}) = lower({right}))", lp + rp)
+        if isinstance(value, SigmaCasedString):
+            return self._on_value(ref, "{v} LIKE ? ESCAPE '\\'", [like_pattern(value)])
+        if isinstance(value, SigmaString):
+            if not value.contains_special():
+                # The literal text: to_plain() would re-escape a literal * or ? for Sigma.
+                text = "".join(part for part in value.s if isinstance(part, str))
+                return self._on_value(ref, "lower({v}) = lower(?)", [text])
+            return self._on_value(ref, "{v} ILIKE ? ESCAPE '\\'", [like_pattern(value)])
+        if isinstance(value, SigmaBool):
+            return self._on_value(ref, "lower({v}) = ?", ["true" if value.boolean else "false"])
+        if isinstance(value, SigmaNumber):
+            return self._on_value(ref, "TRY_CAST({v} AS DOUBLE) = ?", [float(value.number)])
+        if isinstance(value, SigmaCompareExpression):
+            op = _COMPARE[value.op]
+            return self._on_value(ref, f"TRY_CAST({{v}} AS DOUBLE) {op} ?", [float(value.number.number)])
+        if isinstance(value, SigmaRegularExpression):
+            flags = "".join(sorted(_RE_FLAGS[f] for f in value.flags))
+            pattern = (f"(?{flags})" if flags else "") + value.regexp.to_plain()
+            return self._on_value(ref, "regexp_matches({v}, ?)", [pattern])
+        if isinstance(value, SigmaCIDRExpression):
+            return self._cidr(ref, value)
+        raise UnsupportedRule(f"value type {type(value).__name__} on field {name!r} is not supported")
+
+    def _scalar(self, ref: FieldRef) -> tuple[str, list[Any]]:
+        """SQL text of one value of the field (the first, for a path), and its parameters."""
+        column = f'"{ref.column}"'
+        if ref.parameter is not None:
+            return f"lw_param({column}, ?)", [ref.parameter]
+        if ref.path is not None:
+            return f"json_extract_string({column}, ?)", [ref.path]
+        if self._kinds.get(ref.column) == TS:
+            return f"strftime({column}, '%Y-%m-%dT%H:%M:%S.%fZ')", []
+        return f"CAST({column} AS VARCHAR)", []
+
+    def _on_value(self, ref: FieldRef, test: str, params: list[Any], absent_matches: bool = False) -> Predicate:
+        """`test` (written over `{v}`) applied to the field; for a list, true if any element passes."""
+        if ref.many:
+            assert ref.path is not None
+            values = f'json_extract_string("{ref.column}", ?)'
+            if absent_matches:
+                # null / not-exists over a list: true when no element has a value
+                return Predicate(f"(len(list_filter(coalesce({values}, []), lambda v: v IS NOT NULL)) = 0)", [ref.path])
+            any_element = f"(len(list_filter({values}, lambda v: {test.format(v='v')})) > 0)"
+            return Predicate(any_element, [ref.path, *params])
+        scalar, scalar_params = self._scalar(ref)
+        # The value comes first in the SQL text, so its parameters go before the test's own.
+        return Predicate("(" + test.format(v=scalar) + ")", [*scalar_params, *params])
+
+    def _cidr(self, ref: FieldRef, value: SigmaCIDRExpression) -> Predicate:
+        network = value.network
+        if not isinstance(network, ipaddress.IPv4Network):
+            raise UnsupportedRule(f"IPv6 CIDR {value.cidr} is not supported yet")
+        low, high = int(network.network_address), int(network.broadcast_address)
+        return self._on_value(ref, "lw_ipv4({v}) BETWEEN ? AND ?", [low, high])
+
+    # --- keywords ----------------------------------------------------------------------------
+
+    def _keyword(self, value: Any) -> Predicate:
+        if not isinstance(value, SigmaString):
+            raise UnsupportedRule(f"keyword of type {type(value).__name__} is not supported")
+        pattern = like_pattern(value)
+        # A keyword matches anywhere in the record as received.
+        return Predicate(f"(\"{RAW_COLUMN}\" ILIKE ? ESCAPE '\\')", [f"%{pattern}%"])
+
+
+# Helpers the compiled predicates use, defined per connection.
+MACROS = (
+    r"""CREATE OR REPLACE TEMP MACRO lw_ipv4(s) AS CASE
+        WHEN regexp_full_match(s, '\d{1,3}(\.\d{1,3}){3}(:\d+)?')
+        THEN CAST(split_part(s, '.', 1) AS BIGINT) * 16777216 + CAST(split_part(s, '.', 2) AS BIGINT) * 65536
+             + CAST(split_part(s, '.', 3) AS BIGINT) * 256 + CAST(split_part(split_part(s, '.', 4), ':', 1) AS BIGINT)
+        END""",
+)

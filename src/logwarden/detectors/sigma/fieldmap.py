@@ -1,0 +1,183 @@
+"""Where a Sigma rule's logsource and fields live in the case database.
+
+Community rules name fields as the raw exports do (`operationName`, `properties.requestbody`,
+`identity.claims.appid` for the Activity Log; `Operation`, `Parameters` for Microsoft 365);
+rules written for Sentinel use its column names. Both resolve here to a column, or to a JSON
+path below a dynamic column. A field that resolves to nothing is an error for that rule,
+never a silent no-match.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sigma.rule import SigmaLogSource
+
+from logwarden.store.tables import JSON, TABLES, Table
+
+
+class UnmappedField(Exception):
+    pass
+
+
+class UnsupportedLogsource(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class FieldRef:
+    """A column, or a JSON path below a dynamic column (`path` is bound as a parameter)."""
+
+    column: str
+    path: str | None = None
+    many: bool = False  # the path crosses an array: the rule matches if any element does
+    parameter: str | None = None  # an Exchange cmdlet parameter, looked up by name
+
+
+# Sigma logsource (product, service) -> table. Services may also be named by their table.
+_LOGSOURCES: dict[tuple[str, str | None], str] = {
+    ("azure", "activitylogs"): "AzureActivity",
+    ("azure", "auditlogs"): "AuditLogs",
+    ("azure", "signinlogs"): "SigninLogs",
+    ("azure", "resourcelogs"): "AzureDiagnostics",
+    ("m365", None): "OfficeActivity",
+    ("microsoft365", None): "OfficeActivity",
+}
+
+# Export (community rule) field names per table -> Sentinel column, or (column, JSON path prefix).
+_ALIASES: dict[str, dict[str, str | tuple[str, str]]] = {
+    "AzureActivity": {
+        "operationname": "OperationNameValue",
+        "operationname.value": "OperationNameValue",
+        "resulttype": "ActivityStatusValue",
+        "status": "ActivityStatusValue",
+        "status.value": "ActivityStatusValue",
+        "resultsignature": "ActivitySubstatusValue",
+        "substatus": "ActivitySubstatusValue",
+        "category": "CategoryValue",
+        "category.value": "CategoryValue",
+        "resourceid": "ResourceId",
+        "calleripaddress": "CallerIpAddress",
+        "caller": "Caller",
+        "correlationid": "CorrelationId",
+        "level": "Level",
+        "subscriptionid": "SubscriptionId",
+        "tenantid": "TenantId",
+        "resourcegroupname": "ResourceGroup",
+        "resourceprovidername": "ResourceProviderValue",
+        "properties": ("Properties_d", ""),
+        "identity.claims": ("Claims_d", ""),
+        "claims": ("Claims_d", ""),
+        "identity.authorization": ("Authorization_d", ""),
+        "authorization": ("Authorization_d", ""),
+        "httprequest": ("HTTPRequest", ""),
+    },
+    "AuditLogs": {
+        "operationname": "OperationName",
+        "properties.message": "OperationName",
+        "activitydisplayname": "ActivityDisplayName",
+        "properties.activitydisplayname": "ActivityDisplayName",
+        "loggedbyservice": "LoggedByService",
+        "properties.loggedbyservice": "LoggedByService",
+        "result": "Result",
+        "properties.result": "Result",
+        "resulttype": "ResultType",
+        "category": "Category",
+        "properties.category": "Category",
+        "correlationid": "CorrelationId",
+        "identity": "Identity",
+        "initiatedby": ("InitiatedBy", ""),
+        "properties.initiatedby": ("InitiatedBy", ""),
+        "targetresources": ("TargetResources", ""),
+        "properties.targetresources": ("TargetResources", ""),
+        "additionaldetails": ("AdditionalDetails", ""),
+        "properties.additionaldetails": ("AdditionalDetails", ""),
+    },
+    "SigninLogs": {
+        "operationname": "OperationName",
+        "resulttype": "ResultType",
+        "calleripaddress": "IPAddress",
+        "ipaddress": "IPAddress",
+        "properties.ipaddress": "IPAddress",
+        "properties.userprincipalname": "UserPrincipalName",
+        "properties.appid": "AppId",
+        "properties.appdisplayname": "AppDisplayName",
+        "properties.status": ("Status", ""),
+        "status": ("Status", ""),
+        "properties.location": ("LocationDetails", ""),
+        "properties.devicedetail": ("DeviceDetail", ""),
+    },
+    "OfficeActivity": {
+        "workload": "OfficeWorkload",
+        "objectid": "OfficeObjectId",
+        "id": "OfficeId",
+        "creationtime": "TimeGenerated",
+    },
+    "AzureDiagnostics": {
+        "operationname": "OperationName",
+        "category": "Category",
+        "resourceid": "ResourceId",
+        "calleripaddress": "CallerIPAddress",
+        "resulttype": "ResultType",
+        "properties": ("Properties", ""),
+        "identity": ("Identity", ""),
+    },
+}
+
+# JSON keys whose values are arrays: a path through them is "any element".
+_ARRAYS = {"targetresources", "modifiedproperties", "additionaldetails", "parameters", "folders", "affecteditems"}
+
+
+def table_for(logsource: SigmaLogSource) -> Table:
+    product = (logsource.product or "").lower()
+    service = (logsource.service or "").lower() or None
+    by_table = {name.lower(): name for name in TABLES}
+    name = _LOGSOURCES.get((product, service)) or _LOGSOURCES.get((product, None))
+    if name is None and service in by_table and product in ("azure", "m365", "microsoft365"):
+        name = by_table[service]
+    if name is None:
+        raise UnsupportedLogsource(
+            f"logsource product={logsource.product} service={logsource.service} is not one of the case "
+            "database's tables (azure activitylogs/auditlogs/signinlogs/resourcelogs, m365)"
+        )
+    return TABLES[name]
+
+
+def resolve(table: Table, field: str) -> FieldRef:
+    """The column (and JSON path) that holds `field` in `table`."""
+    names = (*table.column_names, *(d[0] for d in table.derived))
+    columns = {c.lower(): c for c in names}
+    kinds = {**dict(table.columns), **{name: kind for name, kind, _ in table.derived}}
+    lowered = field.lower()
+    # Sentinel's spelling first (`OperationName`), then the exports' (`operationName`), then any case.
+    if field in names:
+        return FieldRef(field)
+    aliases = _ALIASES.get(table.name, {})
+    if isinstance(target := aliases.get(lowered), str):
+        return FieldRef(target)
+    if lowered in columns:
+        return FieldRef(columns[lowered])
+    if table.name == "OfficeActivity" and lowered.startswith("parameters."):
+        # `Parameters.UnifiedAuditLogIngestionEnabled`: by name, never by position.
+        return FieldRef("Parameters", parameter=field.split(".", 1)[1])
+    # The longest prefix that names a column (directly, or through an alias of a JSON column).
+    parts = field.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        head, rest = ".".join(parts[:cut]).lower(), parts[cut:]
+        target = aliases.get(head) or columns.get(head)
+        column = target[0] if isinstance(target, tuple) else target
+        if column and kinds.get(column) == JSON:
+            # A claim named by URI (`...claims.http://schemas.xmlsoap.org/.../upn`) is one key.
+            return _json_ref(column, [".".join(rest)] if "://" in ".".join(rest) else rest)
+    raise UnmappedField(f"field {field!r} is not a column of {table.name} nor a path below one of its JSON columns")
+
+
+def _json_ref(column: str, steps: list[str]) -> FieldRef:
+    path = "$[*]" if column.lower() in _ARRAYS else "$"
+    many = column.lower() in _ARRAYS
+    for step in steps:
+        path += '."' + step.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if step.lower() in _ARRAYS:
+            path += "[*]"
+            many = True
+    return FieldRef(column, path, many)

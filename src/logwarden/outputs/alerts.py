@@ -1,0 +1,88 @@
+"""Alerts as a terminal table, JSON Lines or CSV.
+
+Every field of an alert may come from a log, so it is printed as plain text (never Rich
+markup), and in CSV a cell that a spreadsheet would run as a formula (starting with = + - @,
+tab or carriage return) is prefixed with a quote.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import IO, Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from logwarden.detectors.sigma.hunt import Alert
+
+COLUMNS = (
+    "time",
+    "level",
+    "title",
+    "actor",
+    "ip",
+    "target",
+    "operation",
+    "rule_id",
+    "tags",
+    "table",
+    "file",
+    "line",
+    "record",
+)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cells(alert: Alert) -> dict[str, Any]:
+    row = dataclasses.asdict(alert)
+    row["tags"] = list(alert.tags)
+    row["time"] = alert.time.isoformat().replace("+00:00", "Z") if isinstance(alert.time, datetime) else alert.time
+    return {name: row[name] for name in COLUMNS}
+
+
+def write_jsonl(out: IO[str], alerts: Iterable[Alert]) -> int:
+    n = 0
+    for alert in alerts:
+        out.write(json.dumps(_cells(alert), ensure_ascii=False) + "\n")
+        n += 1
+    return n
+
+
+def neutralise(cell: Any) -> Any:
+    """A CSV cell a spreadsheet will show as text, never evaluate."""
+    if isinstance(cell, str) and cell.startswith(_FORMULA_START):
+        return "'" + cell
+    return cell
+
+
+def write_csv(out: IO[str], alerts: Iterable[Alert]) -> int:
+    writer = csv.writer(out)
+    writer.writerow(COLUMNS)
+    n = 0
+    for alert in alerts:
+        cells = _cells(alert)
+        cells["tags"] = " ".join(cells["tags"])
+        writer.writerow([neutralise(cells[name]) for name in COLUMNS])
+        n += 1
+    return n
+
+
+def write_table(console: Console, alerts: Iterable[Alert]) -> int:
+    table = Table(title="Alerts", title_justify="left")
+    for name in ("time", "level", "title", "actor", "ip", "target", "where"):
+        table.add_column(name)
+    n = 0
+    for alert in alerts:
+        cells = _cells(alert)
+        where = f"{alert.file}, line {alert.line}" if alert.line else f"{alert.file}, record {alert.record}"
+        table.add_row(
+            *(Text(str(cells[c] or "")) for c in ("time", "level", "title", "actor", "ip", "target")), Text(where)
+        )
+        n += 1
+    console.print(table)
+    return n
