@@ -163,7 +163,7 @@ def hunt(
             n = write_csv(sys.stdout, alerts)
         else:
             n = write_table(out, alerts)
-    usable = sum(1 for r in compiled if not r.error)
+    usable = sum(1 for r in compiled if r.runs)
     err.print(f"{n:,} alerts from {usable:,} rules ({len(compiled) - usable:,} skipped)")
 
 
@@ -177,7 +177,7 @@ def rules_list(rules: RulesOption = None) -> None:
     from logwarden.detectors.sigma.rules import load
 
     for rule in load(_rule_paths(rules)):
-        state = rule.table or "ERROR"
+        state = rule.table or ("correlation" if rule.query else "ERROR")
         out.print(Text(f"{rule.id}  {rule.level:<13} {state:<16} {rule.title}"), soft_wrap=True)
 
 
@@ -205,6 +205,8 @@ def rules_show(rule_id: str, rules: RulesOption = None) -> None:
             out.print(Text(f"source: {rule.source}\ntable: {rule.table}"))
             if rule.predicate:
                 out.print(Text(f"WHERE {rule.predicate.sql}\nparameters: {rule.predicate.params!r}"))
+            if rule.query:
+                out.print(Text(f"{rule.query.sql}\nparameters: {rule.query.params!r}"))
             if rule.error:
                 out.print(Text(f"error: {rule.error}"))
             return

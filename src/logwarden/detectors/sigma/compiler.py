@@ -118,8 +118,8 @@ class Compiler:
             other = resolve(self.table, value.field)
             if other.many or ref.many:
                 raise UnsupportedRule(f"fieldref between list-valued fields ({name}, {value.field})")
-            left, lp = self._scalar(ref)
-            right, rp = self._scalar(other)
+            left, lp = self.scalar(ref)
+            right, rp = self.scalar(other)
             return Predicate(f"(lower({left}) = lower({right}))", lp + rp)
         if isinstance(value, SigmaCasedString):
             return self._on_value(ref, "{v} LIKE ? ESCAPE '\\'", [like_pattern(value)])
@@ -144,7 +144,7 @@ class Compiler:
             return self._cidr(ref, value)
         raise UnsupportedRule(f"value type {type(value).__name__} on field {name!r} is not supported")
 
-    def _scalar(self, ref: FieldRef) -> tuple[str, list[Any]]:
+    def scalar(self, ref: FieldRef) -> tuple[str, list[Any]]:
         """SQL text of one value of the field (the first, for a path), and its parameters."""
         column = f'"{ref.column}"'
         if ref.parameter is not None:
@@ -165,7 +165,7 @@ class Compiler:
                 return Predicate(f"(len(list_filter(coalesce({values}, []), lambda v: v IS NOT NULL)) = 0)", [ref.path])
             any_element = f"(len(list_filter({values}, lambda v: {test.format(v='v')})) > 0)"
             return Predicate(any_element, [ref.path, *params])
-        scalar, scalar_params = self._scalar(ref)
+        scalar, scalar_params = self.scalar(ref)
         # The value comes first in the SQL text, so its parameters go before the test's own.
         return Predicate("(" + test.format(v=scalar) + ")", [*scalar_params, *params])
 

@@ -46,15 +46,20 @@ def hunt(session: Session, rules: list[CompiledRule]) -> Iterator[Alert]:
     for sql in MACROS:
         session.run(sql)
     for rule in rules:
-        if rule.predicate is None or rule.table is None:
+        if not (rule.runs and rule.alerts):
             continue
-        actor, ip, target, operation = _SUMMARY[rule.table]
-        sql = (
-            f"SELECT t.TimeGenerated, {actor}, {ip}, {target}, {operation}, f.Path, t._Line, t._Record "
-            f'FROM "{rule.table}" t LEFT JOIN IngestFiles f ON f.FileId = t._FileId '
-            f"WHERE {rule.predicate.sql} ORDER BY t.TimeGenerated"
-        )
-        for time, who, where, what, op, path, line, record in session.run(sql, rule.predicate.params):
+        if rule.query is not None:
+            sql, params, table = rule.query.sql, rule.query.params, "correlation"
+        else:
+            assert rule.predicate is not None and rule.table is not None
+            actor, ip, target, operation = _SUMMARY[rule.table]
+            sql = (
+                f"SELECT t.TimeGenerated, {actor}, {ip}, {target}, {operation}, f.Path, t._Line, t._Record "
+                f'FROM "{rule.table}" t LEFT JOIN IngestFiles f ON f.FileId = t._FileId '
+                f"WHERE {rule.predicate.sql} ORDER BY t.TimeGenerated"
+            )
+            params, table = rule.predicate.params, rule.table
+        for time, who, where, what, op, path, line, record in session.run(sql, params):
             yield Alert(
-                rule.id, rule.title, rule.level, rule.tags, time, who, where, what, op, rule.table, path, line, record
+                rule.id, rule.title, rule.level, rule.tags, time, who, where, what, op, table, path, line, record
             )

@@ -12,6 +12,7 @@ from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
 
 from logwarden.detectors.sigma.compiler import Compiler, Predicate, UnsupportedRule
+from logwarden.detectors.sigma.correlation import BaseRule, compile_correlation
 from logwarden.detectors.sigma.fieldmap import UnmappedField, UnsupportedLogsource, table_for
 
 
@@ -23,40 +24,79 @@ class CompiledRule:
     tags: tuple[str, ...]
     source: str
     table: str | None = None
-    predicate: Predicate | None = None
+    predicate: Predicate | None = None  # a detection rule: its WHERE over `table`
+    query: Predicate | None = None  # a correlation rule: its whole query
+    alerts: bool = True  # False for a rule a correlation uses without `generate: true`
     error: str | None = None
+
+    @property
+    def runs(self) -> bool:
+        return self.error is None and (self.predicate is not None or self.query is not None)
 
 
 def load(paths: Iterable[Path]) -> list[CompiledRule]:
-    """Every rule under `paths` (files or folders of .yml/.yaml), compiled or with its error."""
+    """Every rule under `paths` (files or folders of .yml/.yaml), compiled or with its error.
+
+    All files form one collection, so a correlation may use rules from other files.
+    """
     files = sorted(
         f for p in paths for f in ([p] if p.is_file() else [*p.rglob("*.yml"), *p.rglob("*.yaml")]) if f.is_file()
     )
     out: list[CompiledRule] = []
+    rules: list[tuple[SigmaRule | SigmaCorrelationRule, str]] = []
     for f in files:
         try:
-            collection = SigmaCollection.from_yaml(f.read_text(encoding="utf-8"), collect_errors=True)
+            collection = SigmaCollection.from_yaml(
+                f.read_text(encoding="utf-8"), collect_errors=True, resolve_references=False
+            )
         except (SigmaError, UnicodeDecodeError, ValueError) as exc:
             out.append(CompiledRule("", f.stem, "", (), str(f), error=f"not a readable Sigma file: {exc}"))
             continue
-        for rule in collection.rules:
-            out.append(compile_rule(rule, str(f)))
+        rules += [(rule, str(f)) for rule in collection.rules]
+    everything = SigmaCollection([rule for rule, _ in rules], resolve_references=False)
+    unresolved: dict[int, str] = {}
+    for rule, _ in rules:
+        if isinstance(rule, SigmaCorrelationRule):
+            try:
+                rule.resolve_rule_references(everything)
+            except SigmaError as exc:
+                unresolved[id(rule)] = str(exc)
+    detections = {id(rule): compile_rule(rule, source) for rule, source in rules if isinstance(rule, SigmaRule)}
+    bases: dict[str, BaseRule] = {}
+    for rule, _ in rules:
+        compiled = detections.get(id(rule))
+        if compiled is not None and compiled.predicate is not None and compiled.table is not None:
+            for ref in filter(None, (str(rule.id) if rule.id else None, rule.name)):
+                bases[ref] = BaseRule(compiled.table, compiled.predicate)
+    silenced: set[int] = set()
+    for rule, source in rules:
+        if isinstance(rule, SigmaRule):
+            continue
+        out.append(_correlation(rule, source, bases, unresolved.get(id(rule), "")))
+        if not rule.generate:
+            silenced |= {id(r.rule) for r in (rule.rules or []) if getattr(r, "rule", None) is not None}
+    for rule, _ in rules:
+        if isinstance(rule, SigmaRule):
+            compiled = detections[id(rule)]
+            out.append(replace(compiled, alerts=id(rule) not in silenced))
     return out
 
 
-def compile_rule(rule: SigmaRule | SigmaCorrelationRule, source: str) -> CompiledRule:
+def _meta(rule: SigmaRule | SigmaCorrelationRule, source: str) -> CompiledRule:
     level = getattr(rule, "level", None)
-    meta = CompiledRule(
+    return CompiledRule(
         id=str(rule.id or ""),
         title=rule.title or "",
         level=level.name.lower() if level else "",
         tags=tuple(f"{t.namespace}.{t.name}" for t in (rule.tags or [])),
         source=source,
     )
+
+
+def compile_rule(rule: SigmaRule, source: str) -> CompiledRule:
+    meta = _meta(rule, source)
     if rule.errors:
         return replace(meta, error="; ".join(str(e) for e in rule.errors))
-    if isinstance(rule, SigmaCorrelationRule):
-        return replace(meta, error="correlation rules are not supported yet")
     try:
         table = table_for(rule.logsource)
         compiler = Compiler(table)
@@ -65,3 +105,13 @@ def compile_rule(rule: SigmaRule | SigmaCorrelationRule, source: str) -> Compile
         return replace(meta, error=str(exc))
     predicate = Predicate(" OR ".join(p.sql for p in parts), [x for p in parts for x in p.params])
     return replace(meta, table=table.name, predicate=predicate)
+
+
+def _correlation(rule: SigmaCorrelationRule, source: str, bases: dict[str, BaseRule], unresolved: str) -> CompiledRule:
+    meta = _meta(rule, source)
+    if rule.errors:
+        return replace(meta, error="; ".join(str(e) for e in rule.errors))
+    try:
+        return replace(meta, query=compile_correlation(rule, bases))
+    except (UnmappedField, UnsupportedRule, SigmaError) as exc:
+        return replace(meta, error=f"{exc}{f' ({unresolved})' if unresolved else ''}")

@@ -1,0 +1,201 @@
+"""Sigma correlation rules (spec 2.x) compiled to one SQL query over the base rules' matches.
+
+The matches of every referenced rule are stacked (time, rule, group-by values), then window
+functions over `timespan` decide:
+- event_count / value_count: events (or distinct values of a field) in the `timespan` that
+  follows an event of the group;
+- temporal: every referenced rule has an event in the `timespan` that follows an event;
+- temporal_ordered: the rules' events follow one another, in order, within `timespan` of the first;
+- extended conditions (`a and not b`): anchored on the first rule named positively, a rule is
+  present when it has an event in the `timespan` after the anchor (temporal_ordered) or within
+  `timespan` either side of it (temporal), so "deleted and not re-created by the same caller
+  within 10 minutes" reads as written.
+One alert is given per burst: an anchor closer than `timespan` to the group's previous
+alerting anchor is the same burst.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sigma.correlations import (
+    CorrelationConditionAND,
+    CorrelationConditionNOT,
+    CorrelationConditionOR,
+    SigmaCorrelationCondition,
+    SigmaCorrelationConditionOperator,
+    SigmaCorrelationRule,
+    SigmaCorrelationType,
+    SigmaExtendedCorrelationCondition,
+    SigmaRuleReference,
+)
+
+from logwarden.detectors.sigma.compiler import Compiler, Predicate, UnsupportedRule
+from logwarden.detectors.sigma.fieldmap import resolve
+from logwarden.store.tables import TABLES
+
+_OPS = {
+    SigmaCorrelationConditionOperator.LT: "<",
+    SigmaCorrelationConditionOperator.LTE: "<=",
+    SigmaCorrelationConditionOperator.GT: ">",
+    SigmaCorrelationConditionOperator.GTE: ">=",
+    SigmaCorrelationConditionOperator.EQ: "=",
+    SigmaCorrelationConditionOperator.NEQ: "<>",
+}
+
+
+@dataclass(frozen=True)
+class BaseRule:
+    """A referenced detection rule, compiled: its table and predicate."""
+
+    table: str
+    predicate: Predicate
+
+
+def compile_correlation(rule: SigmaCorrelationRule, bases: dict[str, BaseRule]) -> Predicate:
+    """The whole query; its rows are (time, actor, ip, target, operation, path, line, record)."""
+    refs = [r.reference for r in (rule.rules or [])] or _referenced(rule)
+    missing = [r for r in refs if r not in bases]
+    if missing:
+        raise UnsupportedRule(f"correlation refers to rules that are missing or cannot run: {', '.join(missing)}")
+    span = int(rule.timespan.seconds)
+    groups = list(rule.group_by or [])
+    value_field = _value_field(rule)
+
+    selects, params = [], []
+    for ref in refs:
+        base = bases[ref]
+        columns = [f"'{_i(refs, ref)}' AS r"]
+        for g, name in enumerate(groups):
+            sql, p = _field_sql(rule, ref, base.table, name)
+            columns.append(f"{sql} AS g{g}")
+            params += p
+        if value_field is not None:
+            sql, p = _field_sql(rule, ref, base.table, value_field)
+            columns.append(f"{sql} AS val")
+            params += p
+        selects.append(
+            f"SELECT t.TimeGenerated AS t, {', '.join(columns)}, f.Path AS path, t._Line AS line, t._Record AS rec "
+            f'FROM "{base.table}" t LEFT JOIN IngestFiles f ON f.FileId = t._FileId WHERE {base.predicate.sql}'
+        )
+        params += base.predicate.params
+    partition = ", ".join(f"g{g}" for g in range(len(groups))) or "NULL"
+    forward = f"PARTITION BY {partition} ORDER BY t RANGE BETWEEN CURRENT ROW AND INTERVAL {span} SECONDS FOLLOWING"
+    around = (
+        f"PARTITION BY {partition} ORDER BY t "
+        f"RANGE BETWEEN INTERVAL {span} SECONDS PRECEDING AND INTERVAL {span} SECONDS FOLLOWING"
+    )
+    matches = " UNION ALL ".join(selects)
+
+    if rule.type in (SigmaCorrelationType.EVENT_COUNT, SigmaCorrelationType.VALUE_COUNT):
+        condition = rule.condition
+        assert isinstance(condition, SigmaCorrelationCondition)
+        counted = "count(DISTINCT val)" if rule.type is SigmaCorrelationType.VALUE_COUNT else "count(*)"
+        scored = f"SELECT *, {counted} OVER ({forward}) AS n FROM m"
+        keep = f"n {_OPS[condition.op]} {int(condition.count)}"
+        what = "'events: ' || n" if rule.type is SigmaCorrelationType.EVENT_COUNT else "'distinct values: ' || n"
+        anchors = f"SELECT *, {what} AS what FROM ({scored}) WHERE {keep}"
+    elif rule.type in (SigmaCorrelationType.TEMPORAL, SigmaCorrelationType.TEMPORAL_ORDERED):
+        anchors = _temporal(rule, refs, forward, around)
+    else:
+        raise UnsupportedRule(f"correlation type {rule.type.name.lower()} is not supported")
+
+    group_text = " || ', ' || ".join(f"coalesce(CAST(g{g} AS VARCHAR), '-')" for g in range(len(groups))) or "NULL"
+    sql = (
+        f"WITH m AS ({matches}), a AS ({anchors}), "
+        f"b AS (SELECT *, lag(t) OVER (PARTITION BY {partition} ORDER BY t) AS prev FROM a) "
+        f"SELECT t, {group_text}, NULL, NULL, what, path, line, rec FROM b "
+        f"WHERE prev IS NULL OR t - prev > INTERVAL {span} SECONDS ORDER BY t"
+    )
+    return Predicate(sql, params)
+
+
+def _i(refs: list[str], ref: str) -> int:
+    """Rules are named in the SQL by their position in `refs`, never by their text."""
+    return refs.index(ref)
+
+
+def _referenced(rule: SigmaCorrelationRule) -> list[str]:
+    condition = rule.condition
+    if isinstance(condition, SigmaExtendedCorrelationCondition):
+        return sorted(set(condition.get_referenced_rules()))
+    return []
+
+
+def _value_field(rule: SigmaCorrelationRule) -> str | None:
+    if rule.type is not SigmaCorrelationType.VALUE_COUNT:
+        return None
+    condition = rule.condition
+    if not isinstance(condition, SigmaCorrelationCondition) or not condition.fieldref:
+        raise UnsupportedRule("value_count needs a condition field")
+    field = condition.fieldref
+    return field if isinstance(field, str) else field[0]
+
+
+def _field_sql(rule: SigmaCorrelationRule, ref: str, table: str, name: str) -> tuple[str, list[Any]]:
+    """A group-by (or counted) field for one base rule, through the correlation's aliases."""
+    alias = rule.aliases.aliases.get(name)
+    if alias is not None:
+        mapped = alias.mapping.get(SigmaRuleReference(ref))
+        if mapped is None:
+            raise UnsupportedRule(f"alias {name!r} has no field for rule {ref!r}")
+        name = mapped
+    compiler = Compiler(TABLES[table])
+    return compiler.scalar(resolve(TABLES[table], name))
+
+
+def _temporal(rule: SigmaCorrelationRule, refs: list[str], forward: str, around: str) -> str:
+    ordered = rule.type is SigmaCorrelationType.TEMPORAL_ORDERED
+    condition = rule.condition
+    if isinstance(condition, SigmaExtendedCorrelationCondition):
+        tree = condition.parsed
+        positive = _first_positive(tree)
+        window = forward if ordered else around
+        has = ", ".join(f"bool_or(r = '{i}') OVER ({window}) AS h{i}" for i in range(len(refs)))
+        # Positive terms count from the anchor forward; only negated ones look back too.
+        fwd = ", ".join(f"bool_or(r = '{i}') OVER ({forward}) AS f{i}" for i in range(len(refs)))
+        test = _boolean(tree, refs)
+        anchor = _i(refs, positive)
+        return f"SELECT *, 'sequence' AS what FROM (SELECT *, {has}, {fwd} FROM m) WHERE r = '{anchor}' AND ({test})"
+    if not ordered:
+        has = ", ".join(f"bool_or(r = '{i}') OVER ({forward}) AS f{i}" for i in range(len(refs)))
+        every = " AND ".join(f"f{i}" for i in range(len(refs)))
+        return f"SELECT *, 'all rules within the timespan' AS what FROM (SELECT *, {has} FROM m) WHERE {every}"
+    # Ordered: each rule's event at or after the previous one, all within the timespan of the first.
+    span = int(rule.timespan.seconds)
+    joins = []
+    for i in range(1, len(refs)):
+        same = (
+            " AND ".join(f"m{i}.g{g} IS NOT DISTINCT FROM m0.g{g}" for g in range(len(rule.group_by or []))) or "true"
+        )
+        joins.append(
+            f"JOIN m m{i} ON m{i}.r = '{i}' AND {same} AND m{i}.t >= m{i - 1}.t "
+            f"AND m{i}.t <= m0.t + INTERVAL {span} SECONDS"
+        )
+    return f"SELECT DISTINCT m0.*, 'ordered sequence' AS what FROM m m0 {' '.join(joins)} WHERE m0.r = '0'"
+
+
+def _first_positive(tree: Any) -> str:
+    if isinstance(tree, SigmaRuleReference):
+        return tree.reference
+    if isinstance(tree, CorrelationConditionNOT):
+        raise UnsupportedRule("the condition needs a rule named without `not` to anchor on")
+    for arg in tree.args:
+        try:
+            return _first_positive(arg)
+        except UnsupportedRule:
+            continue
+    raise UnsupportedRule("the condition needs a rule named without `not` to anchor on")
+
+
+def _boolean(tree: Any, refs: list[str], negated: bool = False) -> str:
+    if isinstance(tree, SigmaRuleReference):
+        # Under `not`, presence is judged on the window around the anchor.
+        return f"{'h' if negated else 'f'}{_i(refs, tree.reference)}"
+    if isinstance(tree, CorrelationConditionNOT):
+        return f"(NOT {_boolean(tree.args[0], refs, negated=True)})"
+    if isinstance(tree, CorrelationConditionAND | CorrelationConditionOR):
+        joiner = " AND " if isinstance(tree, CorrelationConditionAND) else " OR "
+        return "(" + joiner.join(_boolean(a, refs, negated) for a in tree.args) + ")"
+    raise UnsupportedRule(f"condition element {type(tree).__name__} is not supported")
