@@ -78,6 +78,24 @@ AUDIT = [
         "targetResources": [{"displayName": "Admins", "type": "Group"}],
     },
 ]
+RESOURCE_LOGS = [
+    {
+        "time": "2026-03-02T10:50:00Z",
+        "resourceId": f"{SUB}/RESOURCEGROUPS/LOGS/PROVIDERS/MICROSOFT.STORAGE/STORAGEACCOUNTS/AUDIT/BLOBSERVICES/DEFAULT",
+        "operationName": "DeleteBlob",
+        "category": "StorageDelete",
+        "correlationId": "r1",
+        "durationMs": 250,
+    },
+    {
+        "time": "2026-03-02T10:51:00Z",
+        "resourceId": f"{SUB}/RESOURCEGROUPS/LOGS/PROVIDERS/MICROSOFT.STORAGE/STORAGEACCOUNTS/AUDIT/BLOBSERVICES/DEFAULT",
+        "operationName": "GetBlob",
+        "category": "StorageRead",
+        "correlationId": "r2",
+        "durationMs": 12,
+    },
+]
 UAL = [
     {
         "CreationTime": "2026-03-02T10:40:00",
@@ -112,12 +130,13 @@ UAL = [
 @pytest.fixture(scope="module")
 def case(tmp_path_factory: pytest.TempPathFactory) -> CaseDatabase:
     folder = tmp_path_factory.mktemp("events")
-    for name, records in (("activity.json", ACTIVITY), ("graph.json", AUDIT), ("ual.json", UAL)):
+    files = (("activity.json", ACTIVITY), ("graph.json", AUDIT), ("ual.json", UAL), ("storage.json", RESOURCE_LOGS))
+    for name, records in files:
         (folder / name).write_text("\n".join(json.dumps(r) for r in records) + "\n", encoding="utf-8")
     db = open_case(folder / "case.duckdb")
     with Ingestor(db) as ingestor:
         report = ingestor.ingest([folder])
-    assert report.rejected == 0 and report.stored == len(ACTIVITY) + len(AUDIT) + len(UAL)
+    assert report.rejected == 0 and report.stored == len(ACTIVITY) + len(AUDIT) + len(UAL) + len(RESOURCE_LOGS)
     return db
 
 
@@ -141,7 +160,7 @@ def matched(case: CaseDatabase, compiled: CompiledRule) -> set[str]:
     ids = set()
     for alert in hunt(case, [compiled]):
         table = compiled.table
-        key = {"AzureActivity": "CorrelationId", "AuditLogs": "CorrelationId", "OfficeActivity": "OfficeId"}[table]
+        key = {"OfficeActivity": "OfficeId"}.get(table or "", "CorrelationId")
         (value,) = case.run(
             f'SELECT "{key}" FROM "{table}" t JOIN IngestFiles f ON f.FileId = t._FileId '
             "WHERE f.Path = ? AND t._Line = ?",
@@ -152,6 +171,7 @@ def matched(case: CaseDatabase, compiled: CompiledRule) -> set[str]:
 
 
 AL = {"product": "azure", "service": "activitylogs"}
+RES = {"product": "azure", "service": "resourcelogs"}
 AUD = {"product": "azure", "service": "auditlogs"}
 M365 = {"product": "m365", "service": "exchange"}
 
@@ -264,7 +284,7 @@ def test_rule_values_never_reach_sql_as_text(case: CaseDatabase, tmp_path: Path,
         compiled = rule(tmp_path, detection)
         assert value not in (compiled.predicate.sql if compiled.predicate else "")
         assert matched(case, compiled) == set()
-    assert case.run("SELECT count(*) FROM IngestFiles")[0][0] == 3
+    assert case.run("SELECT count(*) FROM IngestFiles")[0][0] == 4
 
 
 def test_unmapped_field_is_an_error_not_a_silent_miss(tmp_path: Path) -> None:
@@ -275,3 +295,13 @@ def test_unmapped_field_is_an_error_not_a_silent_miss(tmp_path: Path) -> None:
 def test_unknown_logsource_is_an_error(tmp_path: Path) -> None:
     compiled = rule(tmp_path, {"s": {"EventID": 1}, "condition": "s"}, {"product": "windows", "service": "security"})
     assert compiled.error and "logsource" in compiled.error
+
+
+def test_expand_with_placeholders(case: CaseDatabase, tmp_path: Path) -> None:
+    detection = {"s": {"callerIpAddress|expand": "%admin_ips%"}, "condition": "s"}
+    doc = {"title": "t", "logsource": AL, "detection": detection}
+    (tmp_path / "r.yml").write_text(yaml.safe_dump(doc))
+    (compiled,) = load([tmp_path], {"admin_ips": ["198.51.100.1", "10.1.2.3:443"]})
+    assert matched(case, compiled) == {"a3"}
+    (unset,) = load([tmp_path])
+    assert unset.error and "--placeholders" in unset.error

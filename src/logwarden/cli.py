@@ -6,9 +6,10 @@ import sys
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import yaml
 from rich.console import Console
 from rich.text import Text
 
@@ -122,6 +123,32 @@ RulesOption = Annotated[
 ]
 
 
+PlaceholdersOption = Annotated[
+    Path | None,
+    typer.Option("--placeholders", help="YAML file: placeholder name -> list of values, for |expand rules."),
+]
+
+
+def _placeholders(path: Path | None) -> dict[str, list[str]]:
+    if path is None:
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        err.print(Text(f"{path}: cannot read the placeholders ({exc})"))
+        raise typer.Exit(2) from exc
+    if not isinstance(data, dict):
+        err.print(Text(f"{path}: placeholders must be a mapping of name to a list of values"))
+        raise typer.Exit(2)
+    return {str(k): [str(v) for v in (vals if isinstance(vals, list) else [vals])] for k, vals in data.items()}
+
+
+def _load_rules(extra: list[Path] | None, placeholders: Path | None) -> list[Any]:
+    from logwarden.detectors.sigma.rules import load
+
+    return load(_rule_paths(extra), _placeholders(placeholders))
+
+
 def _rule_paths(extra: list[Path] | None) -> list[Path]:
     paths = [p for p in [builtin_rules()] if p.exists()] + list(extra or [])
     if not paths:
@@ -135,14 +162,14 @@ def hunt(
     paths: Annotated[list[Path] | None, typer.Argument(help="Exports to ingest first (optional).")] = None,
     db: DbOption = DEFAULT_DB,
     rules: RulesOption = None,
+    placeholders: PlaceholdersOption = None,
     format: Annotated[AlertFormat | None, typer.Option("--format", help="table (on a terminal), jsonl, csv")] = None,
 ) -> None:
-    """Run Sigma rules over the case database; one alert per matching record."""
+    """Run Sigma rules over the case database; one alert per matching record (or correlated burst)."""
     from logwarden.detectors.sigma.hunt import hunt as run_hunt
-    from logwarden.detectors.sigma.rules import load
     from logwarden.outputs.alerts import write_csv, write_jsonl, write_table
 
-    compiled = load(_rule_paths(rules))
+    compiled = _load_rules(rules, placeholders)
     for rule in compiled:
         if rule.error:
             err.print(Text(f"rule skipped: {rule.source}: {rule.title}: {rule.error}"), style="yellow")
@@ -172,21 +199,17 @@ app.add_typer(rules_app, name="rules")
 
 
 @rules_app.command("list")
-def rules_list(rules: RulesOption = None) -> None:
+def rules_list(rules: RulesOption = None, placeholders: PlaceholdersOption = None) -> None:
     """Every rule: id, level, table and title."""
-    from logwarden.detectors.sigma.rules import load
-
-    for rule in load(_rule_paths(rules)):
+    for rule in _load_rules(rules, placeholders):
         state = rule.table or ("correlation" if rule.query else "ERROR")
         out.print(Text(f"{rule.id}  {rule.level:<13} {state:<16} {rule.title}"), soft_wrap=True)
 
 
 @rules_app.command("check")
-def rules_check(rules: RulesOption = None) -> None:
+def rules_check(rules: RulesOption = None, placeholders: PlaceholdersOption = None) -> None:
     """Compile every rule; name each one that cannot run, and why. Exit 1 if any cannot."""
-    from logwarden.detectors.sigma.rules import load
-
-    compiled = load(_rule_paths(rules))
+    compiled = _load_rules(rules, placeholders)
     bad = [r for r in compiled if r.error]
     for rule in bad:
         out.print(Text(f"{rule.source}: {rule.title or rule.id}: {rule.error}"), soft_wrap=True)
@@ -195,11 +218,9 @@ def rules_check(rules: RulesOption = None) -> None:
 
 
 @rules_app.command("show")
-def rules_show(rule_id: str, rules: RulesOption = None) -> None:
+def rules_show(rule_id: str, rules: RulesOption = None, placeholders: PlaceholdersOption = None) -> None:
     """One rule: its source file, table and the SQL it runs (values shown as bound parameters)."""
-    from logwarden.detectors.sigma.rules import load
-
-    for rule in load(_rule_paths(rules)):
+    for rule in _load_rules(rules, placeholders):
         if rule.id == rule_id or rule.title == rule_id:
             out.print(Text(f"{rule.title}\nid: {rule.id}\nlevel: {rule.level}\ntags: {' '.join(rule.tags)}"))
             out.print(Text(f"source: {rule.source}\ntable: {rule.table}"))

@@ -78,7 +78,7 @@ def like_pattern(value: SigmaString) -> str:
         elif isinstance(part, str):
             out.append(part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_"))
         else:
-            raise UnsupportedRule(f"placeholder {part} left in a value (no expansion configured)")
+            raise UnsupportedRule(f"placeholder {part} has no values: give them with --placeholders FILE")
     return "".join(out)
 
 

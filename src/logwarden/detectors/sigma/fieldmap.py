@@ -119,6 +119,8 @@ _ALIASES: dict[str, dict[str, str | tuple[str, str]]] = {
         "resourceid": "ResourceId",
         "calleripaddress": "CallerIPAddress",
         "resulttype": "ResultType",
+        "durationms": "DurationMs",
+        "correlationid": "CorrelationId",
         "properties": ("Properties", ""),
         "identity": ("Identity", ""),
     },

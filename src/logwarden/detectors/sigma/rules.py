@@ -9,6 +9,8 @@ from pathlib import Path
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
+from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
+from sigma.processing.transformations import ValueListPlaceholderTransformation
 from sigma.rule import SigmaRule
 
 from logwarden.detectors.sigma.compiler import Compiler, Predicate, UnsupportedRule
@@ -34,11 +36,15 @@ class CompiledRule:
         return self.error is None and (self.predicate is not None or self.query is not None)
 
 
-def load(paths: Iterable[Path]) -> list[CompiledRule]:
+def load(paths: Iterable[Path], placeholders: dict[str, list[str]] | None = None) -> list[CompiledRule]:
     """Every rule under `paths` (files or folders of .yml/.yaml), compiled or with its error.
 
     All files form one collection, so a correlation may use rules from other files.
+    `placeholders` fill the `%name%` values of `|expand` (e.g. an organisation's admin IPs).
     """
+    pipeline = ProcessingPipeline(
+        items=[ProcessingItem(ValueListPlaceholderTransformation())], vars=dict(placeholders or {})
+    )
     files = sorted(
         f for p in paths for f in ([p] if p.is_file() else [*p.rglob("*.yml"), *p.rglob("*.yaml")]) if f.is_file()
     )
@@ -61,7 +67,9 @@ def load(paths: Iterable[Path]) -> list[CompiledRule]:
                 rule.resolve_rule_references(everything)
             except SigmaError as exc:
                 unresolved[id(rule)] = str(exc)
-    detections = {id(rule): compile_rule(rule, source) for rule, source in rules if isinstance(rule, SigmaRule)}
+    detections = {
+        id(rule): compile_rule(rule, source, pipeline) for rule, source in rules if isinstance(rule, SigmaRule)
+    }
     bases: dict[str, BaseRule] = {}
     for rule, _ in rules:
         compiled = detections.get(id(rule))
@@ -93,10 +101,15 @@ def _meta(rule: SigmaRule | SigmaCorrelationRule, source: str) -> CompiledRule:
     )
 
 
-def compile_rule(rule: SigmaRule, source: str) -> CompiledRule:
+def compile_rule(rule: SigmaRule, source: str, pipeline: ProcessingPipeline | None = None) -> CompiledRule:
     meta = _meta(rule, source)
     if rule.errors:
         return replace(meta, error="; ".join(str(e) for e in rule.errors))
+    if pipeline is not None:
+        try:
+            pipeline.apply(rule)
+        except SigmaError as exc:
+            return replace(meta, error=f"{exc} Give placeholder values with --placeholders FILE.")
     try:
         table = table_for(rule.logsource)
         compiler = Compiler(table)
