@@ -78,10 +78,11 @@ AUDIT = [
         "targetResources": [{"displayName": "Admins", "type": "Group"}],
     },
 ]
+BLOBS = f"{SUB}/RESOURCEGROUPS/LOGS/PROVIDERS/MICROSOFT.STORAGE/STORAGEACCOUNTS/AUDIT/BLOBSERVICES/DEFAULT"
 RESOURCE_LOGS = [
     {
         "time": "2026-03-02T10:50:00Z",
-        "resourceId": f"{SUB}/RESOURCEGROUPS/LOGS/PROVIDERS/MICROSOFT.STORAGE/STORAGEACCOUNTS/AUDIT/BLOBSERVICES/DEFAULT",
+        "resourceId": BLOBS,
         "operationName": "DeleteBlob",
         "category": "StorageDelete",
         "correlationId": "r1",
@@ -89,7 +90,7 @@ RESOURCE_LOGS = [
     },
     {
         "time": "2026-03-02T10:51:00Z",
-        "resourceId": f"{SUB}/RESOURCEGROUPS/LOGS/PROVIDERS/MICROSOFT.STORAGE/STORAGEACCOUNTS/AUDIT/BLOBSERVICES/DEFAULT",
+        "resourceId": BLOBS,
         "operationName": "GetBlob",
         "category": "StorageRead",
         "correlationId": "r2",
