@@ -220,12 +220,15 @@ def rules_check(rules: RulesOption = None, placeholders: PlaceholdersOption = No
 @rules_app.command("show")
 def rules_show(rule_id: str, rules: RulesOption = None, placeholders: PlaceholdersOption = None) -> None:
     """One rule: its source file, table and the SQL it runs (values shown as bound parameters)."""
+    from logwarden.detectors.sigma.compiler import link
+
     for rule in _load_rules(rules, placeholders):
         if rule.id == rule_id or rule.title == rule_id:
             out.print(Text(f"{rule.title}\nid: {rule.id}\nlevel: {rule.level}\ntags: {' '.join(rule.tags)}"))
             out.print(Text(f"source: {rule.source}\ntable: {rule.table}"))
             if rule.predicate:
-                out.print(Text(f"WHERE {rule.predicate.sql}\nparameters: {rule.predicate.params!r}"))
+                sql = link(rule.predicate.sql)
+                out.print(Text(f"WHERE {sql}\nparameters: {rule.predicate.params!r}"))
             if rule.query:
                 out.print(Text(f"{rule.query.sql}\nparameters: {rule.query.params!r}"))
             if rule.error:

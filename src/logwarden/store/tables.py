@@ -39,9 +39,17 @@ PROVENANCE: tuple[tuple[str, str], ...] = (
 RAW_COLUMN = "_Raw"
 
 
-def _from_raw(*paths: str) -> str:
-    """The first of `paths` present in the raw record, as JSON (JSON written as text is parsed)."""
-    return "coalesce(" + ", ".join(f"lw_json(json_extract_string({RAW_COLUMN}, '$.{p}'))" for p in paths) + ")"
+def _from_raw(objects: tuple[str, ...], texts: tuple[str, ...]) -> str:
+    """The first of the raw record's `objects` paths present, as JSON; else JSON written as text
+    at one of `texts` (Log Analytics exports keep dynamic columns as strings).
+
+    One extraction reads all the paths (DuckDB computes the repeated list once per record).
+    """
+    paths = ", ".join(f"'$.{p}'" for p in (*objects, *texts))
+    found = f"json_extract({RAW_COLUMN}, [{paths}])"
+    picks = [f"{found}[{i}]" for i in range(1, len(objects) + 1)]
+    picks += [f"lw_json({found}[{i}] ->> '$')" for i in range(len(objects) + 1, len(objects) + len(texts) + 1)]
+    return "coalesce(" + ", ".join(picks) + ")"
 
 
 def _t(*cols: str) -> tuple[tuple[str, str], ...]:
@@ -86,9 +94,9 @@ AZURE_ACTIVITY = Table(
         (
             "Authorization_d",
             JSON,
-            _from_raw("identity.authorization", "authorization", "Authorization_d", "Authorization"),
+            _from_raw(("identity.authorization", "authorization"), ("Authorization_d", "Authorization")),
         ),
-        ("Claims_d", JSON, _from_raw("identity.claims", "claims", "Claims_d", "Claims")),
+        ("Claims_d", JSON, _from_raw(("identity.claims", "claims"), ("Claims_d", "Claims"))),
         ("Type", TEXT, "'AzureActivity'"),
     ),
 )

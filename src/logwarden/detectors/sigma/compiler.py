@@ -16,6 +16,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
+import re2
 from sigma.conditions import (
     ConditionAND,
     ConditionFieldEqualsValueExpression,
@@ -80,6 +81,45 @@ def like_pattern(value: SigmaString) -> str:
         else:
             raise UnsupportedRule(f"placeholder {part} has no values: give them with --placeholders FILE")
     return "".join(out)
+
+
+# JSON paths are left in compiled SQL as tokens, so that whoever runs many rules over one table
+# can read every path below a column in one parse per record (`link`); a rule run alone gets a
+# direct extraction for each. Tokens number (column, path) pairs for the life of the process.
+_TOKEN = re2.compile("\u27e6(\\d+)\u27e7")
+_PATH_IDS: dict[tuple[str, str], int] = {}
+_PATHS: list[tuple[str, str]] = []
+
+
+def path_token(column: str, path: str) -> str:
+    key = (column, path)
+    if key not in _PATH_IDS:
+        _PATH_IDS[key] = len(_PATHS)
+        _PATHS.append(key)
+    return f"\u27e6{_PATH_IDS[key]}\u27e7"
+
+
+def path_tokens(sql: str) -> list[tuple[int, str, str]]:
+    """(token id, column, path) of every token in `sql`, each once."""
+    ids = sorted({int(t) for t in _TOKEN.findall(sql)})
+    return [(i, *_PATHS[i]) for i in ids]
+
+
+def link(sql: str, slots: dict[int, str] | None = None) -> str:
+    """`sql` with its path tokens replaced by `slots`, or else by one extraction each."""
+
+    def replace(match: Any) -> str:
+        token = int(match.group(1))
+        if slots is not None and token in slots:
+            return slots[token]
+        column, path = _PATHS[token]
+        return f'json_extract_string("{column}", {_sql_str(path)})'
+
+    return str(_TOKEN.sub(replace, sql))
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 class Compiler:
@@ -150,7 +190,9 @@ class Compiler:
         if ref.parameter is not None:
             return f"lw_param({column}, ?)", [ref.parameter]
         if ref.path is not None:
-            return f"json_extract_string({column}, ?)", [ref.path]
+            if "\x00" in ref.path:  # not shareable as a literal: extract it on its own
+                return f"json_extract_string({column}, ?)", [ref.path]
+            return path_token(ref.column, ref.path), []
         if self._kinds.get(ref.column) == TS:
             return f"strftime({column}, '%Y-%m-%dT%H:%M:%S.%fZ')", []
         return f"CAST({column} AS VARCHAR)", []

@@ -31,7 +31,7 @@ from sigma.correlations import (
     SigmaRuleReference,
 )
 
-from logwarden.detectors.sigma.compiler import Compiler, Predicate, UnsupportedRule
+from logwarden.detectors.sigma.compiler import Compiler, Predicate, UnsupportedRule, link
 from logwarden.detectors.sigma.fieldmap import resolve
 from logwarden.store.tables import TABLES
 
@@ -77,7 +77,7 @@ def compile_correlation(rule: SigmaCorrelationRule, bases: dict[str, BaseRule]) 
             params += p
         selects.append(
             f"SELECT t.TimeGenerated AS t, {', '.join(columns)}, f.Path AS path, t._Line AS line, t._Record AS rec "
-            f'FROM "{base.table}" t LEFT JOIN IngestFiles f ON f.FileId = t._FileId WHERE {base.predicate.sql}'
+            f'FROM "{base.table}" t LEFT JOIN IngestFiles f ON f.FileId = t._FileId WHERE {link(base.predicate.sql)}'
         )
         params += base.predicate.params
     partition = ", ".join(f"g{g}" for g in range(len(groups))) or "NULL"
@@ -142,7 +142,8 @@ def _field_sql(rule: SigmaCorrelationRule, ref: str, table: str, name: str) -> t
             raise UnsupportedRule(f"alias {name!r} has no field for rule {ref!r}")
         name = mapped
     compiler = Compiler(TABLES[table])
-    return compiler.scalar(resolve(TABLES[table], name))
+    sql, params = compiler.scalar(resolve(TABLES[table], name))
+    return link(sql), params
 
 
 def _temporal(rule: SigmaCorrelationRule, refs: list[str], forward: str, around: str) -> str:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from logwarden.detectors.sigma.compiler import MACROS
+from logwarden.detectors.sigma.compiler import MACROS, link, path_tokens
 from logwarden.detectors.sigma.rules import CompiledRule
 from logwarden.store.database import Session
 
@@ -42,24 +42,75 @@ class Alert:
     record: int | None
 
 
+# Rules per scan: every detection rule on a table is tested in one pass over it.
+RULES_PER_SCAN = 200
+
+
 def hunt(session: Session, rules: list[CompiledRule]) -> Iterator[Alert]:
+    """Alerts of every rule that runs and alerts: detection rules table by table, one scan each,
+    so a record's JSON is parsed once for all rules; then each correlation rule."""
     for sql in MACROS:
         session.run(sql)
-    for rule in rules:
-        if not (rule.runs and rule.alerts):
-            continue
+    live = [r for r in rules if r.runs and r.alerts]
+    by_table: dict[str, list[CompiledRule]] = {}
+    for rule in live:
+        if rule.predicate is not None and rule.table is not None:
+            by_table.setdefault(rule.table, []).append(rule)
+    for table, table_rules in by_table.items():
+        for start in range(0, len(table_rules), RULES_PER_SCAN):
+            yield from _scan(session, table, table_rules[start : start + RULES_PER_SCAN])
+    for rule in live:
         if rule.query is not None:
-            sql, params, table = rule.query.sql, rule.query.params, "correlation"
-        else:
-            assert rule.predicate is not None and rule.table is not None
-            actor, ip, target, operation = _SUMMARY[rule.table]
-            sql = (
-                f"SELECT t.TimeGenerated, {actor}, {ip}, {target}, {operation}, f.Path, t._Line, t._Record "
-                f'FROM "{rule.table}" t LEFT JOIN IngestFiles f ON f.FileId = t._FileId '
-                f"WHERE {rule.predicate.sql} ORDER BY t.TimeGenerated"
-            )
-            params, table = rule.predicate.params, rule.table
-        for time, who, where, what, op, path, line, record in session.run(sql, params):
-            yield Alert(
-                rule.id, rule.title, rule.level, rule.tags, time, who, where, what, op, table, path, line, record
-            )
+            for time, who, where, what, op, path, line, record in session.run(rule.query.sql, rule.query.params):
+                yield Alert(
+                    rule.id,
+                    rule.title,
+                    rule.level,
+                    rule.tags,
+                    time,
+                    who,
+                    where,
+                    what,
+                    op,
+                    "correlation",
+                    path,
+                    line,
+                    record,
+                )
+
+
+def _scan(session: Session, table: str, rules: list[CompiledRule]) -> Iterator[Alert]:
+    """One pass over `table` for `rules`: each JSON column a rule looks into is parsed once per
+    record for every path any of them reads, then all predicates are tested on those values."""
+    predicates = [r.predicate for r in rules if r.predicate is not None]
+    tokens = path_tokens(" ".join(p.sql for p in predicates))
+    columns: dict[str, list[tuple[int, str]]] = {}
+    for token, column, path in tokens:
+        columns.setdefault(column, []).append((token, path))
+    slots: dict[int, str] = {}
+    lists = []
+    for n, (column, paths) in enumerate(columns.items()):
+        literals = ", ".join(_sql_str(path) for _, path in paths)
+        lists.append(f'json_extract_string(t."{column}", [{literals}]) AS j{n}')
+        slots.update({token: f"j{n}[{k}]" for k, (token, _) in enumerate(paths, start=1)})
+    actor, ip, target, operation = _SUMMARY[table]
+    tests = ", ".join(f"coalesce({link(p.sql, slots)}, false)" for p in predicates)
+    params = [x for p in predicates for x in p.params]
+    extracted = "".join(", " + e for e in lists)
+    # Materialised, so DuckDB computes each record's values once rather than once per rule.
+    sql = (
+        f"WITH x AS MATERIALIZED (SELECT t.TimeGenerated, {actor}, {ip}, {target}, {operation}, t._FileId, t._Line, "
+        f't._Record, [{tests}] AS hits FROM (SELECT *{extracted} FROM "{table}" t) t) '
+        "SELECT x.* EXCLUDE (_FileId), f.Path FROM x LEFT JOIN IngestFiles f ON f.FileId = x._FileId "
+        "WHERE list_bool_or(hits) ORDER BY 1"
+    )
+    for time, who, where, what, op, line, record, hits, path in session.run(sql, params):
+        for rule, hit in zip(rules, hits, strict=True):
+            if hit:
+                yield Alert(
+                    rule.id, rule.title, rule.level, rule.tags, time, who, where, what, op, table, path, line, record
+                )
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
