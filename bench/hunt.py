@@ -46,12 +46,12 @@ def write_rules(folder: Path, n: int, seed: int) -> None:
     shapes = [
         lambda i, hit: {
             "operationName|endswith": "/"
-            + (OPERATIONS[0][0].split("/", 1)[1].lower() if hit else TAMPER_OPERATIONS[i % len(TAMPER_OPERATIONS)])
+            + (OPERATIONS[0][0].split("/", 1)[1].lower() if hit else TAMPER_OPERATIONS[i % len(TAMPER_OPERATIONS)]),
+            "callerIpAddress|startswith": "203.0.113.7",
         },
         lambda i, hit: {
-            "identity.claims.appid": "c44b4083-3bb0-49c1-b47d-974e53cbdf3c"
-            if hit
-            else f"c44b4083-3bb0-49c1-b47d-{i:012d}"
+            "identity.claims.appid": "c44b4083-3bb0-49c1-b47d-974e53cbdf3c" if hit else f"00000000-0000-4000-{i:012d}",
+            "identity.claims.ipaddr|startswith": "203.0.113.8",
         },
         lambda i, hit: (
             {"properties.requestbody|contains": f'retentionInDays":{i}'}

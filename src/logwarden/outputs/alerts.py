@@ -8,12 +8,11 @@ tab or carriage return) is prefixed with a quote.
 from __future__ import annotations
 
 import csv
-import dataclasses
-import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import IO, Any
 
+import orjson
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -39,16 +38,16 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _cells(alert: Alert) -> dict[str, Any]:
-    row = dataclasses.asdict(alert)
-    row["tags"] = list(alert.tags)
+    row: dict[str, Any] = {name: getattr(alert, name) for name in COLUMNS if name != "time"}
     row["time"] = alert.time.isoformat().replace("+00:00", "Z") if isinstance(alert.time, datetime) else alert.time
+    row["tags"] = list(alert.tags)
     return {name: row[name] for name in COLUMNS}
 
 
 def write_jsonl(out: IO[str], alerts: Iterable[Alert]) -> int:
     n = 0
     for alert in alerts:
-        out.write(json.dumps(_cells(alert), ensure_ascii=False) + "\n")
+        out.write(orjson.dumps(_cells(alert)).decode() + "\n")
         n += 1
     return n
 
