@@ -39,12 +39,29 @@ PROVENANCE: tuple[tuple[str, str], ...] = (
 RAW_COLUMN = "_Raw"
 
 
-def _from_raw(objects: tuple[str, ...], texts: tuple[str, ...]) -> str:
-    """The first of the raw record's `objects` paths present, as JSON; else JSON written as text
-    at one of `texts` (Log Analytics exports keep dynamic columns as strings).
+@dataclass(frozen=True)
+class FromRaw:
+    """A dynamic column read from the raw record: the first of `objects` (JSON paths to an
+    object) present, else JSON written as text under one of `texts` (Log Analytics rows)."""
 
-    One extraction reads all the paths (DuckDB computes the repeated list once per record).
-    """
+    objects: tuple[str, ...]
+    texts: tuple[str, ...]
+
+
+# The token claims and RBAC evidence are a third of an Activity Log record and rarely
+# queried: read from the raw record when asked for, rather than stored twice.
+FROM_RAW: dict[str, dict[str, FromRaw]] = {
+    "AzureActivity": {
+        "Authorization_d": FromRaw(("identity.authorization", "authorization"), ("Authorization_d", "Authorization")),
+        "Claims_d": FromRaw(("identity.claims", "claims"), ("Claims_d", "Claims")),
+    },
+}
+
+
+def _from_raw(spec: FromRaw) -> str:
+    """SQL for a FromRaw column. One extraction reads all the paths (DuckDB computes the
+    repeated list once per record)."""
+    objects, texts = spec.objects, spec.texts
     paths = ", ".join(f"'$.{p}'" for p in (*objects, *texts))
     found = f"json_extract({RAW_COLUMN}, [{paths}])"
     picks = [f"{found}[{i}]" for i in range(1, len(objects) + 1)]
@@ -89,14 +106,7 @@ AZURE_ACTIVITY = Table(
     derived=(
         ("_ResourceId", TEXT, "lower(ResourceId)"),
         ("Properties", TEXT, "CAST(Properties_d AS VARCHAR)"),
-        # The token claims and RBAC evidence are a third of an Activity Log record and rarely
-        # queried: read from the raw record when asked for, rather than stored twice.
-        (
-            "Authorization_d",
-            JSON,
-            _from_raw(("identity.authorization", "authorization"), ("Authorization_d", "Authorization")),
-        ),
-        ("Claims_d", JSON, _from_raw(("identity.claims", "claims"), ("Claims_d", "Claims"))),
+        *((name, JSON, _from_raw(spec)) for name, spec in FROM_RAW["AzureActivity"].items()),
         ("Type", TEXT, "'AzureActivity'"),
     ),
 )

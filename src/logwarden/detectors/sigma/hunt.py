@@ -9,6 +9,7 @@ from datetime import datetime
 from logwarden.detectors.sigma.compiler import MACROS, link, path_tokens
 from logwarden.detectors.sigma.rules import CompiledRule
 from logwarden.store.database import Session
+from logwarden.store.tables import FROM_RAW, RAW_COLUMN
 
 # Who, from where, on what, and which operation, per table: what an analyst reads first.
 _SUMMARY = {
@@ -83,16 +84,33 @@ def _scan(session: Session, table: str, rules: list[CompiledRule]) -> Iterator[A
     """One pass over `table` for `rules`: each JSON column a rule looks into is parsed once per
     record for every path any of them reads, then all predicates are tested on those values."""
     predicates = [r.predicate for r in rules if r.predicate is not None]
-    tokens = path_tokens(" ".join(p.sql for p in predicates))
-    columns: dict[str, list[tuple[int, str]]] = {}
-    for token, column, path in tokens:
-        columns.setdefault(column, []).append((token, path))
+    columns: dict[str, list[str]] = {}  # column -> paths read from it, in slot order
+
+    def slot(column: str, path: str) -> str:
+        paths = columns.setdefault(column, [])
+        if path not in paths:
+            paths.append(path)
+        return f"j{list(columns).index(column)}[{paths.index(path) + 1}]"
+
     slots: dict[int, str] = {}
-    lists = []
-    for n, (column, paths) in enumerate(columns.items()):
-        literals = ", ".join(_sql_str(path) for _, path in paths)
-        lists.append(f'json_extract_string(t."{column}", [{literals}]) AS j{n}')
-        slots.update({token: f"j{n}[{k}]" for k, (token, _) in enumerate(paths, start=1)})
+    from_raw = FROM_RAW.get(table, {})
+    for token, column, path in path_tokens(" ".join(p.sql for p in predicates)):
+        spec = from_raw.get(column)
+        if spec is None:
+            slots[token] = slot(column, path)
+            continue
+        # A column the view derives from the raw record: read the path there directly, in the
+        # same parse as every other such path, rather than building the column first.
+        inner = path[1:]
+        found = [slot(RAW_COLUMN, f"$.{prefix}{inner}") for prefix in spec.objects]
+        texts = [slot(RAW_COLUMN, f"$.{key}") for key in spec.texts]
+        slots[token] = (
+            f"coalesce({', '.join(found)}, json_extract_string(coalesce({', '.join(texts)}), {_sql_str(path)}))"
+        )
+    lists = [
+        f'json_extract_string(t."{column}", [{", ".join(_sql_str(p) for p in paths)}]) AS j{n}'
+        for n, (column, paths) in enumerate(columns.items())
+    ]
     actor, ip, target, operation = _SUMMARY[table]
     tests = ", ".join(f"coalesce({link(p.sql, slots)}, false)" for p in predicates)
     params = [x for p in predicates for x in p.params]
