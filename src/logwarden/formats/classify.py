@@ -16,8 +16,9 @@ from functools import cache, cached_property
 import re2
 
 from logwarden.formats.records import FORMATS
-from logwarden.formats.records.base import RecordFormat, json_path, sql_str
+from logwarden.formats.records.base import RecordFormat, json_path
 from logwarden.store.database import STORED_SCHEMA
+from logwarden.store.sql import sql_str
 from logwarden.store.tables import INT, JSON, RAW_COLUMN, TABLES, TS
 
 BATCH_VIEW = "lw_batch"

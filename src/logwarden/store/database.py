@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from logwarden.store.sql import sql_str
 from logwarden.store.tables import JSON, PROVENANCE, RAW_COLUMN, TABLES, Table
 
 # Where the rows are stored; the Sentinel-named views in the main schema are what users query.
@@ -60,10 +61,6 @@ _MACROS = (
             lambda p: lower(coalesce(p->>'Name', p->>'name')) = lower(name)
         )[1]) ->> 'Value'""",
 )
-
-
-def _sql_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)
@@ -143,7 +140,7 @@ class CaseDatabase(Session):
         # full row groups straight to the file, so smaller groups keep an ingest's memory low.
         super().__init__(duckdb.connect())
         mode = "READ_ONLY" if read_only else f"ROW_GROUP_SIZE {ROW_GROUP_ROWS}"
-        self.run(f"ATTACH {_sql_str(str(self.path))} AS {CATALOG} ({mode})")
+        self.run(f"ATTACH {sql_str(str(self.path))} AS {CATALOG} ({mode})")
         self.run(f"USE {CATALOG}")
         self.run("SET TimeZone = 'UTC'")
         self.run("SET memory_limit = ?", [memory_limit])

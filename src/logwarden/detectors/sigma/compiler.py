@@ -41,6 +41,7 @@ from sigma.types import (
 )
 
 from logwarden.detectors.sigma.fieldmap import FieldRef, resolve
+from logwarden.store.sql import sql_str
 from logwarden.store.tables import RAW_COLUMN, TS, Table
 
 
@@ -113,13 +114,9 @@ def link(sql: str, slots: dict[int, str] | None = None) -> str:
         if slots is not None and token in slots:
             return slots[token]
         column, path = _PATHS[token]
-        return f'json_extract_string("{column}", {_sql_str(path)})'
+        return f'json_extract_string("{column}", {sql_str(path)})'
 
     return str(_TOKEN.sub(replace, sql))
-
-
-def _sql_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 class Compiler:

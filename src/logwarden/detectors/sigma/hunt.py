@@ -9,6 +9,7 @@ from datetime import datetime
 from logwarden.detectors.sigma.compiler import MACROS, link, path_tokens
 from logwarden.detectors.sigma.rules import CompiledRule
 from logwarden.store.database import Session
+from logwarden.store.sql import sql_str
 from logwarden.store.tables import FROM_RAW, RAW_COLUMN
 
 # Who, from where, on what, and which operation, per table: what an analyst reads first.
@@ -105,10 +106,10 @@ def _scan(session: Session, table: str, rules: list[CompiledRule]) -> Iterator[A
         found = [slot(RAW_COLUMN, f"$.{prefix}{inner}") for prefix in spec.objects]
         texts = [slot(RAW_COLUMN, f"$.{key}") for key in spec.texts]
         slots[token] = (
-            f"coalesce({', '.join(found)}, json_extract_string(coalesce({', '.join(texts)}), {_sql_str(path)}))"
+            f"coalesce({', '.join(found)}, json_extract_string(coalesce({', '.join(texts)}), {sql_str(path)}))"
         )
     lists = [
-        f'json_extract_string(t."{column}", [{", ".join(_sql_str(p) for p in paths)}]) AS j{n}'
+        f'json_extract_string(t."{column}", [{", ".join(sql_str(p) for p in paths)}]) AS j{n}'
         for n, (column, paths) in enumerate(columns.items())
     ]
     actor, ip, target, operation = _SUMMARY[table]
@@ -128,7 +129,3 @@ def _scan(session: Session, table: str, rules: list[CompiledRule]) -> Iterator[A
                 yield Alert(
                     rule.id, rule.title, rule.level, rule.tags, time, who, where, what, op, table, path, line, record
                 )
-
-
-def _sql_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from logwarden.store.sql import sql_str
+
 
 @dataclass(frozen=True)
 class RecordFormat:
@@ -21,11 +23,6 @@ class RecordFormat:
     match: str
     time: str
     columns: Mapping[str, str]
-
-
-def sql_str(value: str) -> str:
-    """A SQL string literal."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def key(name: str) -> str:

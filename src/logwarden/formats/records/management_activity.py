@@ -7,8 +7,9 @@ zone and is UTC by definition.
 
 from __future__ import annotations
 
-from logwarden.formats.records.base import RecordFormat, any_present, dyn, key, present, sql_str
+from logwarden.formats.records.base import RecordFormat, any_present, dyn, key, present
 from logwarden.formats.records.ual_enums import RECORD_TYPES, USER_TYPES
+from logwarden.store.sql import sql_str
 
 
 def _enum_macro(name: str, values: dict[int, str]) -> str:
