@@ -84,7 +84,8 @@ def _create_table_sql(table: Table) -> list[str]:
     visible = f"_FileId NOT IN (SELECT FileId FROM IngestFiles WHERE Status = '{INGESTING}')"
     return [
         f'CREATE TABLE IF NOT EXISTS {STORED_SCHEMA}."{table.name}" ({", ".join(cols)})',
-        f'CREATE OR REPLACE VIEW "{table.name}" AS SELECT *{derived} FROM {STORED_SCHEMA}."{table.name}" '
+        f'CREATE OR REPLACE VIEW "{table.name}" AS SELECT *{derived}, rowid AS _RowId '
+        f'FROM {STORED_SCHEMA}."{table.name}" '
         f"WHERE {visible}",
     ]
 

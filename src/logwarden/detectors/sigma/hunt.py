@@ -116,16 +116,19 @@ def _scan(session: Session, table: str, rules: list[CompiledRule]) -> Iterator[A
     tests = ", ".join(f"coalesce({link(p.sql, slots)}, false)" for p in predicates)
     params = [x for p in predicates for x in p.params]
     extracted = "".join(", " + e for e in lists)
-    # Materialised, so DuckDB computes each record's values once rather than once per rule.
+    # The tests are materialised with just the row id, so DuckDB computes each record's values
+    # once rather than once per rule; only the records that hit are read again for the alert.
     sql = (
-        f"WITH x AS MATERIALIZED (SELECT t.TimeGenerated, {actor}, {ip}, {target}, {operation}, t._FileId, t._Line, "
-        f't._Record, [{tests}] AS hits FROM (SELECT *{extracted} FROM "{table}" t) t) '
-        "SELECT x.* EXCLUDE (_FileId), f.Path FROM x LEFT JOIN IngestFiles f ON f.FileId = x._FileId "
-        "WHERE list_bool_or(hits) ORDER BY 1"
+        f"WITH x AS MATERIALIZED (SELECT t._RowId, [{tests}] AS hits "
+        f'FROM (SELECT *{extracted} FROM "{table}" t) t) '
+        f"SELECT t.TimeGenerated, {actor}, {ip}, {target}, {operation}, f.Path, t._Line, t._Record, "
+        f"list_filter(range(1, {len(predicates) + 1}), lambda i: x.hits[i]) "
+        f'FROM x JOIN "{table}" t ON t._RowId = x._RowId LEFT JOIN IngestFiles f ON f.FileId = t._FileId '
+        "WHERE list_bool_or(x.hits) ORDER BY 1"
     )
-    for time, who, where, what, op, line, record, hits, path in session.run(sql, params):
-        for rule, hit in zip(rules, hits, strict=True):
-            if hit:
-                yield Alert(
-                    rule.id, rule.title, rule.level, rule.tags, time, who, where, what, op, table, path, line, record
-                )
+    for time, who, where, what, op, path, line, record, which in session.run(sql, params):
+        for i in which:
+            rule = rules[i - 1]
+            yield Alert(
+                rule.id, rule.title, rule.level, rule.tags, time, who, where, what, op, table, path, line, record
+            )
