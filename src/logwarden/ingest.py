@@ -195,9 +195,9 @@ class Ingestor:
                     known = self.db.find_ingested(sha.result())
                     if known is not None:
                         raise _Duplicate(known)
-            while self.loaders.pending:
-                for stored in self.loaders.drain():
-                    self._absorb(stored, file_id, result)
+            # Draining also takes the second-pass batches that absorbing submits meanwhile.
+            for stored in self.loaders.drain():
+                self._absorb(stored, file_id, result)
         except (UnreadableFile, InputError) as exc:
             result.status = "empty" if "empty" in str(exc) else "unreadable"
             result.message = str(exc)

@@ -148,10 +148,6 @@ class LoaderPool:
         for worker in self._workers:
             worker.start()
 
-    @property
-    def pending(self) -> int:
-        return self._pending
-
     def submit(self, batch: Batch, file_id: int, second_pass: bool = False) -> None:
         self._put(_Job(batch, file_id, second_pass))
 
@@ -177,16 +173,10 @@ class LoaderPool:
 
     def rollback(self) -> None:
         """Roll every loader's transaction back, whatever is still queued or running."""
-        for _ in self.drain_quietly():
-            pass
-        self._everywhere(Loader.rollback)
-
-    def drain_quietly(self) -> Iterator[Stored]:
-        while self._pending:
-            item = self._done.get()
+        while self._pending:  # what is in flight finishes first; its results and errors are moot
+            self._done.get()
             self._pending -= 1
-            if isinstance(item, Stored):
-                yield item
+        self._everywhere(Loader.rollback)
 
     def close(self) -> None:
         for _ in self._workers:
