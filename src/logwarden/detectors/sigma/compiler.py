@@ -210,10 +210,12 @@ class Compiler:
 
     def _cidr(self, ref: FieldRef, value: SigmaCIDRExpression) -> Predicate:
         network = value.network
-        if not isinstance(network, ipaddress.IPv4Network):
-            raise UnsupportedRule(f"IPv6 CIDR {value.cidr} is not supported yet")
         low, high = int(network.network_address), int(network.broadcast_address)
-        return self._on_value(ref, "lw_ipv4({v}) BETWEEN ? AND ?", [low, high])
+        if isinstance(network, ipaddress.IPv4Network):
+            return self._on_value(ref, "lw_ipv4({v}) BETWEEN ? AND ?", [low, high])
+        # 128-bit bounds travel as text: no integer parameter type holds them.
+        test = "lw_ipv6({v}) BETWEEN CAST(? AS UHUGEINT) AND CAST(? AS UHUGEINT)"
+        return self._on_value(ref, test, [str(low), str(high)])
 
     # --- keywords ----------------------------------------------------------------------------
 
@@ -231,5 +233,25 @@ MACROS = (
         WHEN regexp_full_match(s, '\d{1,3}(\.\d{1,3}){3}(:\d+)?')
         THEN CAST(split_part(s, '.', 1) AS BIGINT) * 16777216 + CAST(split_part(s, '.', 2) AS BIGINT) * 65536
              + CAST(split_part(s, '.', 3) AS BIGINT) * 256 + CAST(split_part(split_part(s, '.', 4), ':', 1) AS BIGINT)
+        END""",
+    # IPv6 text (compressed or not, optionally as [address]:port) as a 128-bit number.
+    r"""CREATE OR REPLACE TEMP MACRO lw_ipv6_bare(s) AS
+        CASE WHEN starts_with(s, '[') THEN regexp_extract(s, '^\[([^\]]*)\]', 1) ELSE s END""",
+    r"""CREATE OR REPLACE TEMP MACRO lw_ipv6_side(a) AS
+        CASE WHEN a = '' THEN []::VARCHAR[] ELSE string_split(a, ':') END""",
+    r"""CREATE OR REPLACE TEMP MACRO lw_ipv6_groups(a) AS CASE
+        WHEN contains(a, '::') THEN list_concat(
+            lw_ipv6_side(split_part(a, '::', 1)),
+            list_transform(
+                range(8 - len(lw_ipv6_side(split_part(a, '::', 1))) - len(lw_ipv6_side(split_part(a, '::', 2)))),
+                lambda i: '0'),
+            lw_ipv6_side(split_part(a, '::', 2)))
+        ELSE string_split(a, ':') END""",
+    r"""CREATE OR REPLACE TEMP MACRO lw_ipv6(s) AS CASE
+        WHEN regexp_full_match(lw_ipv6_bare(s), '[0-9A-Fa-f:]{2,39}')
+             AND len(lw_ipv6_groups(lw_ipv6_bare(s))) = 8
+             AND list_bool_and(list_transform(lw_ipv6_groups(lw_ipv6_bare(s)), lambda g: len(g) BETWEEN 1 AND 4))
+        THEN TRY_CAST('0x' || array_to_string(
+            list_transform(lw_ipv6_groups(lw_ipv6_bare(s)), lambda g: lpad(g, 4, '0')), '') AS UHUGEINT)
         END""",
 )
