@@ -39,15 +39,16 @@ def activity(cid: str, **over: Any) -> dict[str, Any]:
     return record
 
 
+ALERT_WRITE = "MICROSOFT.INSIGHTS/ACTIVITYLOGALERTS/WRITE"
 ACTIVITY = [
     activity("a1"),
     activity("a2", operationName="Microsoft.Insights/diagnosticSettings/write", resultType="Start"),
     activity("a3", callerIpAddress="10.1.2.3:443", identity={"claims": {UPN: "ÄLICE@contoso.com"}}),
     activity("a4", identity={"claims": {UPN: "weird*name"}}, properties={"requestbody": "it's 100% a_b \\ done"}),
     activity("a5", identity={"claims": {UPN: "weirdXname"}}, level="Warning", properties={}),
-    activity("a7", callerIpAddress="2001:db8::5", operationName="MICROSOFT.INSIGHTS/ACTIVITYLOGALERTS/WRITE"),
-    activity("a8", callerIpAddress="[2001:db8:0:0:0:0:0:7]:443", operationName="MICROSOFT.INSIGHTS/ACTIVITYLOGALERTS/WRITE"),
-    activity("a9", callerIpAddress="2001:db9::1", operationName="MICROSOFT.INSIGHTS/ACTIVITYLOGALERTS/WRITE"),
+    activity("a7", callerIpAddress="2001:db8::5", operationName=ALERT_WRITE),
+    activity("a8", callerIpAddress="[2001:db8:0:0:0:0:0:7]:443", operationName=ALERT_WRITE),
+    activity("a9", callerIpAddress="2001:db9::1", operationName=ALERT_WRITE),
     activity(
         "a6",
         properties={"requestbody": base64.b64encode(b"the secret value").decode()},
