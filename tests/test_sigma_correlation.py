@@ -32,6 +32,19 @@ def event(who: str, when: str, operation: str, setting: str = "LAW") -> dict[str
     }
 
 
+def blob_read(ip: str, when: str, duration: int) -> dict[str, Any]:
+    """A storage resource-log record (also part of the diagnostic-settings export)."""
+    return {
+        "time": f"2026-03-02T{when}:00Z",
+        "resourceId": "/SUBSCRIPTIONS/B7E4/RESOURCEGROUPS/LOGS/PROVIDERS/MICROSOFT.STORAGE/STORAGEACCOUNTS/AUDIT",
+        "operationName": "GetBlob",
+        "category": "StorageRead",
+        "callerIpAddress": ip,
+        "correlationId": f"{ip}-{when}",
+        "durationMs": duration,
+    }
+
+
 EVENTS = [
     event("alice", "10:00", DELETE),
     event("alice", "10:05", WRITE),  # re-created: quiet
@@ -45,6 +58,8 @@ EVENTS = [
     event("gina", "15:04", DELETE),  # lock, then setting
     event("hank", "16:00", DELETE),
     event("hank", "16:04", LOCK_DELETE),  # setting, then lock
+    *(blob_read("203.0.113.5", f"17:0{i}", size) for i, size in enumerate((10, 20, 30, 400))),
+    *(blob_read("203.0.113.6", f"17:0{i}", 10) for i in range(4)),
 ]
 
 BASE = """
@@ -65,6 +80,12 @@ name: lock_delete
 id: 9a6e8f6c-1d2b-4c3a-8e7f-000000000003
 logsource: {product: azure, service: activitylogs}
 detection: {sel: {operationName: microsoft.authorization/locks/delete}, condition: sel}
+---
+title: Blob read
+name: blob_read
+id: 9a6e8f6c-1d2b-4c3a-8e7f-000000000005
+logsource: {product: azure, service: resourcelogs}
+detection: {sel: {operationName: GetBlob}, condition: sel}
 ---
 title: Storage keys listed
 name: list_keys
@@ -156,3 +177,18 @@ def test_missing_reference_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "corr.yml").write_text(correlation("event_count", ["nowhere"], "{gte: 5}"))
     (rule,) = load([tmp_path])
     assert rule.error and "nowhere" in rule.error
+
+
+@pytest.mark.parametrize(
+    ("kind", "condition", "expected"),
+    [
+        ("value_sum", "{gt: 400, field: durationMs}", ["203.0.113.5"]),
+        ("value_avg", "{gte: 100, field: durationMs}", ["203.0.113.5"]),
+        ("value_median", "{gte: 25, field: durationMs}", ["203.0.113.5"]),
+        ("value_percentile", "{gte: 300, field: durationMs, percentile: 90}", ["203.0.113.5"]),
+        ("value_sum", "{gte: 40, field: durationMs}", ["203.0.113.5", "203.0.113.6"]),
+    ],
+)
+def test_value_aggregates(case: CaseDatabase, tmp_path: Path, kind: str, condition: str, expected: list[str]) -> None:
+    rule = correlation(kind, ["blob_read"], condition, group="callerIpAddress")
+    assert sorted(actor for actor, _ in run(case, tmp_path, rule)) == expected

@@ -2,8 +2,9 @@
 
 The matches of every referenced rule are stacked (time, rule, group-by values), then window
 functions over `timespan` decide:
-- event_count / value_count: events (or distinct values of a field) in the `timespan` that
-  follows an event of the group;
+- event_count / value_count / value_sum / value_avg / value_median / value_percentile: events
+  (or distinct values, or the sum, average, median or percentile of a field) in the `timespan`
+  that follows an event of the group;
 - temporal: every referenced rule has an event in the `timespan` that follows an event;
 - temporal_ordered: the rules' events follow one another, in order, within `timespan` of the first;
 - extended conditions (`a and not b`): anchored on the first rule named positively, a rule is
@@ -42,6 +43,18 @@ _OPS = {
     SigmaCorrelationConditionOperator.GTE: ">=",
     SigmaCorrelationConditionOperator.EQ: "=",
     SigmaCorrelationConditionOperator.NEQ: "<>",
+}
+
+
+# Per aggregating type: how an alert describes it, and the window aggregate over `val`.
+_NUMBER = "TRY_CAST(val AS DOUBLE)"
+_AGGREGATES = {
+    SigmaCorrelationType.EVENT_COUNT: ("events", "count(*)"),
+    SigmaCorrelationType.VALUE_COUNT: ("distinct values", "count(DISTINCT val)"),
+    SigmaCorrelationType.VALUE_SUM: ("sum", f"sum({_NUMBER})"),
+    SigmaCorrelationType.VALUE_AVG: ("average", f"avg({_NUMBER})"),
+    SigmaCorrelationType.VALUE_MEDIAN: ("median", f"median({_NUMBER})"),
+    SigmaCorrelationType.VALUE_PERCENTILE: ("percentile", f"quantile_cont({_NUMBER}, {{p}})"),
 }
 
 
@@ -88,14 +101,16 @@ def compile_correlation(rule: SigmaCorrelationRule, bases: dict[str, BaseRule]) 
     )
     matches = " UNION ALL ".join(selects)
 
-    if rule.type in (SigmaCorrelationType.EVENT_COUNT, SigmaCorrelationType.VALUE_COUNT):
+    if rule.type in _AGGREGATES:
         condition = rule.condition
         assert isinstance(condition, SigmaCorrelationCondition)
-        counted = "count(DISTINCT val)" if rule.type is SigmaCorrelationType.VALUE_COUNT else "count(*)"
-        scored = f"SELECT *, {counted} OVER ({forward}) AS n FROM m"
-        keep = f"n {_OPS[condition.op]} {int(condition.count)}"
-        what = "'events: ' || n" if rule.type is SigmaCorrelationType.EVENT_COUNT else "'distinct values: ' || n"
-        anchors = f"SELECT *, {what} AS what FROM ({scored}) WHERE {keep}"
+        label, aggregate = _AGGREGATES[rule.type]
+        if rule.type is SigmaCorrelationType.VALUE_PERCENTILE:
+            aggregate = aggregate.format(p=float(condition.percentile or 50) / 100)
+        scored = f"SELECT *, {aggregate} OVER ({forward}) AS n FROM m"
+        # The threshold is a number pySigma parsed, written as one.
+        keep = f"n {_OPS[condition.op]} {float(condition.count)!r}"
+        anchors = f"SELECT *, '{label}: ' || n AS what FROM ({scored}) WHERE {keep}"
     elif rule.type in (SigmaCorrelationType.TEMPORAL, SigmaCorrelationType.TEMPORAL_ORDERED):
         anchors = _temporal(rule, refs, forward, around)
     else:
@@ -124,11 +139,15 @@ def _referenced(rule: SigmaCorrelationRule) -> list[str]:
 
 
 def _value_field(rule: SigmaCorrelationRule) -> str | None:
-    if rule.type is not SigmaCorrelationType.VALUE_COUNT:
+    if rule.type in (
+        SigmaCorrelationType.EVENT_COUNT,
+        SigmaCorrelationType.TEMPORAL,
+        SigmaCorrelationType.TEMPORAL_ORDERED,
+    ):
         return None
     condition = rule.condition
     if not isinstance(condition, SigmaCorrelationCondition) or not condition.fieldref:
-        raise UnsupportedRule("value_count needs a condition field")
+        raise UnsupportedRule(f"{rule.type.name.lower()} needs a condition field")
     field = condition.fieldref
     return field if isinstance(field, str) else field[0]
 
