@@ -316,3 +316,31 @@ def test_expand_with_placeholders(case: CaseDatabase, tmp_path: Path) -> None:
     assert matched(case, compiled) == {"a3"}
     (unset,) = load([tmp_path])
     assert unset.error and "--placeholders" in unset.error
+
+
+def test_null_is_not_an_empty_string(case: CaseDatabase, tmp_path: Path) -> None:
+    # a5 has `properties: {}`: its requestbody is missing, which `null` matches; an empty string would not.
+    assert "a5" in matched(case, rule(tmp_path, {"s": {"properties.requestbody": None}, "condition": "s"}))
+    assert matched(case, rule(tmp_path, {"s": {"properties.requestbody": ""}, "condition": "s"})) == set()
+
+
+def test_nothing_reaches_the_network(case: CaseDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """pySigma can fetch MITRE data on demand; loading and running rules must never try."""
+    import socket
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"network access attempted: {args}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    doc = {
+        "title": "t",
+        "id": "5f9c6c4e-8a8e-4f5e-9a0e-2c9d1b1f1a12",
+        "tags": ["attack.defense-evasion", "attack.t1562.008", "attack.t1685.002"],
+        "logsource": AL,
+        "detection": {"s": {"operationName|endswith": "/delete"}, "condition": "s"},
+    }
+    (tmp_path / "r.yml").write_text(yaml.safe_dump(doc))
+    (compiled,) = load([tmp_path])
+    assert compiled.tags == ("attack.defense-evasion", "attack.t1562.008", "attack.t1685.002")
+    assert matched(case, compiled)
