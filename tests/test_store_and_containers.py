@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import HANDMADE, IngestFn, rows
+from logwarden import ingest as ingest_module
 from logwarden.formats.framing import documents, jsonl
 from logwarden.ingest import Ingestor
 from logwarden.store.database import CaseDatabase
@@ -49,11 +50,14 @@ def test_same_file_twice_stores_nothing_new(tmp_path: Path, ingest: IngestFn, ca
     assert rows(case, "SELECT count(*) AS n FROM IngestFiles")[0]["n"] == 1
 
 
+@pytest.mark.parametrize("grouped", [True, False], ids=["small-files-grouped", "one-file-at-a-time"])
 def test_interrupted_ingest_leaves_no_half_file(
-    tmp_path: Path, case: CaseDatabase, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, case: CaseDatabase, monkeypatch: pytest.MonkeyPatch, grouped: bool
 ) -> None:
     from logwarden.loader import LoaderPool
 
+    if not grouped:
+        monkeypatch.setattr(ingest_module, "SMALL_FILE_BYTES", 0)
     f = tmp_path / "PT1H.json"
     f.write_bytes(lines(3000))
     original = LoaderPool.submit
@@ -77,6 +81,44 @@ def test_interrupted_ingest_leaves_no_half_file(
     with Ingestor(case) as ingestor:
         report = ingestor.ingest([f])
     assert report.stored == 3000 and count(case) == 3000
+
+
+def test_small_files_stored_together_keep_their_own_accounts(
+    tmp_path: Path, ingest: IngestFn, case: CaseDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A group closes every 250 rows here, so the folder is stored in several groups.
+    monkeypatch.setattr(ingest_module, "GROUP_ROWS", 250)
+    tree = tmp_path / "hours"
+    tree.mkdir()
+    for hour in range(12):
+        (tree / f"h={hour:02d}.json").write_bytes(lines(40 + hour, start=1000 * hour))
+    (tree / "h=03z-copy.json").write_bytes((tree / "h=03.json").read_bytes())
+    (tree / "h=05.json").write_bytes(lines(10, 5000) + b"{broken\n" + lines(5, 5010))
+    (tree / "h=07.json").write_bytes(b"")
+    (tree / "h=08.json").write_bytes(lines(20, 8000) + b'{"time": "2026-03-02", "hello": 1}\n')
+    report = ingest(tree)
+    by_name = {Path(f.path).name: f for f in report.files}
+    assert [Path(f.path).name for f in report.files] == sorted(by_name)  # input order
+    assert by_name["h=03z-copy.json"].status == "skipped"
+    assert f"already ingested as file {by_name['h=03.json'].file_id}" in by_name["h=03z-copy.json"].message
+    assert (by_name["h=05.json"].stored, by_name["h=05.json"].rejected) == (15, 1)
+    assert by_name["h=05.json"].status == "partial" and by_name["h=05.json"].first_rejects[0][0].line == 11
+    assert by_name["h=07.json"].status == "empty"
+    assert (by_name["h=08.json"].stored, by_name["h=08.json"].rejected) == (20, 1)
+    assert by_name["h=11.json"].stored == 51 and by_name["h=11.json"].status == "stored"
+    # What each file's result says is what the store and the ledger hold for it.
+    stored = rows(
+        case,
+        "SELECT f.Path, f.RowsStored, f.RecordsRejected, (SELECT count(*) FROM AzureActivity a "
+        "WHERE a._FileId = f.FileId) AS n, (SELECT sum(c.Rows) FROM IngestCounts c WHERE c.FileId = f.FileId) AS c "
+        "FROM IngestFiles f",
+    )
+    assert len(stored) == 12  # the copy is only in the report
+    for r in stored:
+        result = by_name[Path(str(r["Path"])).name]
+        assert r["n"] == r["RowsStored"] == result.stored == (r["c"] or 0)
+        assert r["RecordsRejected"] == result.rejected
+    assert count(case) == report.stored == sum(40 + h for h in range(12)) - 45 - 47 - 48 + 15 + 20
 
 
 def test_provenance_points_back_to_the_bytes(tmp_path: Path, ingest: IngestFn, case: CaseDatabase) -> None:

@@ -21,16 +21,22 @@ from typing import BinaryIO, TypeVar
 
 from logwarden.formats.classify import PLAN
 from logwarden.formats.files import InputError, InputFile, iter_inputs
-from logwarden.formats.framing.base import Batch, BatchBuilder, Locator, Reject, excerpt
+from logwarden.formats.framing.base import BATCH_BYTES, Batch, BatchBuilder, Locator, Reject, excerpt
 from logwarden.formats.framing.csvrows import CsvOptions, DateOrder
 from logwarden.formats.framing.sniff import UnreadableFile, frame_file
 from logwarden.formats.records import MACROS
 from logwarden.formats.repair import Failed, Repaired, repair, unknown_shape
 from logwarden.loader import LoaderPool, Stored
-from logwarden.store.database import CaseDatabase, LedgerEntry
+from logwarden.store.database import INGESTING, ROW_GROUP_ROWS, CaseDatabase, FinishedFile, LedgerEntry
 
 # Rejects kept per file in the ledger; the counts by reason are always complete.
 MAX_REJECTS_KEPT = 1000
+# Inputs up to this size (an hour of a quiet subscription's Activity Log, say) are read
+# into a group and stored together: each store statement and commit costs milliseconds
+# whatever its size, which on a tree of thousands of hourly blobs would be most of the work.
+SMALL_FILE_BYTES = 4 << 20
+GROUP_ROWS = ROW_GROUP_ROWS
+GROUP_BYTES = BATCH_BYTES
 
 
 class StrictStop(Exception):
@@ -137,16 +143,107 @@ class Ingestor:
         sizes = [_size(i) for i in inputs]
         self.progress.start(len(inputs), sum(sizes))
         report = IngestReport()
-        for inp, size in zip(inputs, sizes, strict=True):
-            self.progress.file_started(inp.name, size)
-            result = self.ingest_file(inp)
-            result.size = size
+        for result in self._ingest_all(inputs, sizes):
             report.files.append(result)
             self.progress.file_done(result)
             if self.options.strict and result.problem:
                 break
         report.seconds = time.perf_counter() - started
         return report
+
+    def _ingest_all(self, inputs: list[InputFile], sizes: list[int]) -> Iterator[FileResult]:
+        """Each input's result, in input order; small inputs are stored a group at a time."""
+        group = _Group()
+        try:
+            for inp, size in zip(inputs, sizes, strict=True):
+                self.progress.file_started(inp.name, size)
+                # `--strict` stops at the first problem, keeping the files before it: one at a time.
+                if size > SMALL_FILE_BYTES or self.options.strict:
+                    yield from self._store_group(group)
+                    result = self.ingest_file(inp)
+                    result.size = size
+                    yield result
+                    continue
+                self._read_small(inp, size, group)
+                if group.rows >= GROUP_ROWS or group.bytes >= GROUP_BYTES:
+                    yield from self._store_group(group)
+            yield from self._store_group(group)
+        except BaseException:
+            for member in group.members:
+                if member.result.file_id is not None and member.result.status != "skipped":
+                    self.db.abandon_file(member.result.file_id)
+            raise
+
+    def _read_small(self, inp: InputFile, size: int, group: _Group) -> None:
+        """Frame a small input into `group`; nothing is stored until the group is."""
+        result = FileResult(inp.name, size=size)
+        size, mtime_ns = inp.stat_key()
+        member = _Member(inp, result, "", size, mtime_ns)
+        group.members.append(member)
+        known = self.db.find_unchanged(inp.name, size, mtime_ns)
+        if known is None:
+            member.sha = inp.sha256()
+            known = self.db.find_ingested(member.sha) or group.shas.get(member.sha)
+        if known is not None:
+            _skipped(result, known)
+            return
+        started = time.perf_counter()
+        result.file_id = file_id = self.db.begin_file(inp.name)
+        group.shas[member.sha] = LedgerEntry(file_id, inp.name, INGESTING)
+        try:
+            result.container, frames = frame_file(lambda: inp.open(self.progress.bytes_read), self._csv)
+            for item in _guarded(frames):
+                if isinstance(item, Reject):
+                    self._reject(file_id, result, item.where, item.reason, item.message, item.excerpt)
+                else:
+                    group.batches.append(item.tagged(file_id))
+                    group.rows += len(item)
+                    group.bytes += item.texts.nbytes
+        except (UnreadableFile, InputError) as exc:
+            _unreadable(result, exc)
+        result.seconds = time.perf_counter() - started
+
+    def _store_group(self, group: _Group) -> Iterator[FileResult]:
+        """Store a group's records, then finish and yield its members' results."""
+        if not group.members:
+            return
+        # A skipped member carries the file id of the input it repeats.
+        results = {
+            file_id: m.result
+            for m in group.members
+            if m.result.status != "skipped" and (file_id := m.result.file_id) is not None
+        }
+        started = time.perf_counter()
+        if group.batches:
+            batch = Batch.concat(group.batches)
+            half = len(batch) // 2
+            # Both loaders take a share.
+            for part in batch.split(half) if half else (batch,):
+                self.loaders.submit(part)
+        try:
+            for stored in self.loaders.drain():
+                self._absorb(stored, results)
+            self.loaders.commit()
+        except BaseException:
+            self.loaders.rollback()
+            raise
+        share = (time.perf_counter() - started) / max(len(results), 1)
+        members, group.members, group.batches, group.shas = group.members, [], [], {}
+        group.rows = group.bytes = 0
+        finished = []
+        for member in members:
+            result = member.result
+            if result.status != "skipped":
+                if result.status == "stored" and result.rejected:
+                    result.status = "partial"
+                result.seconds += share
+                finished.append(self._finished(member.inp, member.sha, member.size, member.mtime_ns, result))
+        self.db.finish_files(finished)
+        yield from (member.result for member in members)
+
+    @property
+    def _csv(self) -> CsvOptions:
+        return CsvOptions(self.options.date_order)
 
     def ingest_file(self, inp: InputFile) -> FileResult:
         result = FileResult(inp.name)
@@ -172,24 +269,25 @@ class Ingestor:
                     return _skipped(FileResult(inp.name), exc.entry)
                 raise
         result.seconds = time.perf_counter() - started
-        self._finish(inp, sha.result(), size, mtime_ns, result)
+        self.db.finish_files([self._finished(inp, sha.result(), size, mtime_ns, result)])
         return result
 
     def _read(self, inp: InputFile, file_id: int, result: FileResult, sha: Future[str]) -> None:
         def opener() -> BinaryIO:
             return inp.open(self.progress.bytes_read)
 
+        results = {file_id: result}
         try:
-            result.container, frames = frame_file(opener, CsvOptions(self.options.date_order))
+            result.container, frames = frame_file(opener, self._csv)
             checked = False
             # Framing (numpy, file reads) runs ahead in a thread; loaders store on two more.
             for item in read_ahead(_guarded(frames)):
                 if isinstance(item, Reject):
                     self._reject(file_id, result, item.where, item.reason, item.message, item.excerpt)
                 else:
-                    self.loaders.submit(item, file_id)
+                    self.loaders.submit(item.tagged(file_id))
                 for stored in self.loaders.finished():
-                    self._absorb(stored, file_id, result)
+                    self._absorb(stored, results)
                 if not checked and sha.done():
                     checked = True
                     known = self.db.find_ingested(sha.result())
@@ -197,27 +295,27 @@ class Ingestor:
                         raise _Duplicate(known)
             # Draining also takes the second-pass batches that absorbing submits meanwhile.
             for stored in self.loaders.drain():
-                self._absorb(stored, file_id, result)
+                self._absorb(stored, results)
         except (UnreadableFile, InputError) as exc:
-            result.status = "empty" if "empty" in str(exc) else "unreadable"
-            result.message = str(exc)
+            _unreadable(result, exc)
             if self.options.strict:
                 raise StrictStop(f"{inp.name}: {exc}") from exc
         if result.status == "stored" and result.rejected:
             result.status = "partial"
 
-    def _absorb(self, stored: Stored, file_id: int, result: FileResult) -> None:
+    def _absorb(self, stored: Stored, results: dict[int, FileResult]) -> None:
         """Count what a loader stored; give its leftovers a second chance or a reason."""
-        for fid, n in stored.counts.items():
+        for (file_id, fid), n in stored.counts.items():
             fmt = PLAN.formats[fid]
-            result.counts[(fmt.table, fmt.code)] += n
-            result.stored += n
+            results[file_id].counts[(fmt.table, fmt.code)] += n
+            results[file_id].stored += n
         if not stored.second_pass:
             self.progress.records(len(stored.batch))
         retry = BatchBuilder()
-        for text, line, rec, wrapper, fid, t_raw in stored.leftovers:
+        for text, line, rec, wrapper, file_id, fid, t_raw in stored.leftovers:
             if not text.strip():
                 continue  # a blank line is no record
+            result = results[file_id]
             where = Locator(line, rec)
             if fid is not None:
                 fmt = PLAN.formats[fid]
@@ -234,9 +332,9 @@ class Ingestor:
                     self._reject(file_id, result, where, item.reason, item.message, excerpt(text))
                 else:
                     sub = Locator(line, rec if rec is not None else (k if len(outcome) > 1 else None))
-                    retry.add(item.text, sub, item.wrapper)
+                    retry.add(item.text, sub, item.wrapper, file_id)
         if len(retry):
-            self.loaders.submit(retry.take(), file_id, second_pass=True)
+            self.loaders.submit(retry.take(), second_pass=True)
 
     def _reject(
         self, file_id: int, result: FileResult, where: Locator, reason: str, message: str, text: str = ""
@@ -249,26 +347,48 @@ class Ingestor:
         if self.options.strict:
             raise StrictStop(f"{result.path}, {where}: {message}")
 
-    def _finish(self, inp: InputFile, sha: str, size: int, mtime_ns: int, result: FileResult) -> None:
+    def _finished(self, inp: InputFile, sha: str, size: int, mtime_ns: int, result: FileResult) -> FinishedFile:
         assert result.file_id is not None
-        self.db.finish_file(
-            result.file_id,
-            {
-                "path": inp.name,
-                "sha256": sha,
-                "size": size,
-                "mtime_ns": mtime_ns,
-                "container": result.container,
-                "read": result.read,
-                "stored": result.stored,
-                "rejected": result.rejected,
-                "status": result.status,
-                "message": result.message,
-                "seconds": result.seconds,
-            },
-            [(table, fmt, n) for (table, fmt), n in sorted(result.counts.items())],
-            sorted(result.reasons.items()),
-        )
+        entry = {
+            "path": inp.name,
+            "sha256": sha,
+            "size": size,
+            "mtime_ns": mtime_ns,
+            "container": result.container,
+            "read": result.read,
+            "stored": result.stored,
+            "rejected": result.rejected,
+            "status": result.status,
+            "message": result.message,
+            "seconds": result.seconds,
+        }
+        counts = [(table, fmt, n) for (table, fmt), n in sorted(result.counts.items())]
+        return FinishedFile(result.file_id, entry, counts, sorted(result.reasons.items()))
+
+
+@dataclass
+class _Member:
+    inp: InputFile
+    result: FileResult
+    sha: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class _Group:
+    """Small inputs framed and waiting to be stored together."""
+
+    members: list[_Member] = field(default_factory=list)
+    batches: list[Batch] = field(default_factory=list)
+    shas: dict[str, LedgerEntry] = field(default_factory=dict)
+    rows: int = 0
+    bytes: int = 0
+
+
+def _unreadable(result: FileResult, exc: Exception) -> None:
+    result.status = "empty" if "empty" in str(exc) else "unreadable"
+    result.message = str(exc)
 
 
 T = TypeVar("T")

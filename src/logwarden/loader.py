@@ -30,11 +30,12 @@ LOADERS = 2
 
 @dataclass
 class Stored:
-    """What became of one batch: rows stored per format, and the records left over."""
+    """What became of one batch: rows stored per (input file, format), and the records left over."""
 
     batch: Batch
     second_pass: bool
-    counts: dict[int, int] = field(default_factory=dict)
+    seq: int = 0
+    counts: dict[tuple[int, int], int] = field(default_factory=dict)
     leftovers: list[tuple[Any, ...]] = field(default_factory=list)
 
 
@@ -47,8 +48,8 @@ class Loader:
         self._uncommitted = 0
         self._open = False
 
-    def store(self, batch: Batch, file_id: int, second_pass: bool = False) -> Stored:
-        done = Stored(batch, second_pass)
+    def store(self, batch: Batch, second_pass: bool = False, seq: int = 0) -> Stored:
+        done = Stored(batch, second_pass, seq)
         room = ROWS_PER_COMMIT - self._uncommitted
         # Commits fall on row-group boundaries: a partial row group left by a commit would be
         # rewritten by the next checkpoint, merged with its neighbours.
@@ -59,9 +60,9 @@ class Loader:
                 self._open = True
             if part.longest > HUGE_RECORD:
                 with self.session.memory_limit(HUGE_RECORD_MEMORY_LIMIT):
-                    self._store(part, file_id, done)
+                    self._store(part, done)
             else:
-                self._store(part, file_id, done)
+                self._store(part, done)
             self._uncommitted += len(part)
             if self._uncommitted >= ROWS_PER_COMMIT:
                 self.commit()
@@ -79,42 +80,50 @@ class Loader:
             self._open = False
         self._uncommitted = 0
 
-    def _store(self, batch: Batch, file_id: int, done: Stored) -> None:
+    def _store(self, batch: Batch, done: Stored) -> None:
         self.session.register(BATCH_VIEW, batch.to_table())
         try:
-            done.leftovers += self._insert(batch, file_id, done.counts)
+            done.leftovers += self._insert(batch, done.counts)
         finally:
             self.session.unregister(BATCH_VIEW)
             self.session.unregister(STAGE)
 
-    def _insert(self, batch: Batch, file_id: int, counts: dict[int, int]) -> list[tuple[Any, ...]]:
+    def _insert(self, batch: Batch, counts: dict[tuple[int, int], int]) -> list[tuple[Any, ...]]:
         # Records of a file mostly share one shape: expect the formats of the last batch.
         expected = self.expected
         stored = None
         if len(expected) == 1:
             # One statement classifies and stores; only if it leaves records out is a stage built.
             (stored,) = expected
-            (n,) = self.session.run(PLAN.insert_sql(stored, expected, direct=True), [file_id])[0]
-            counts[stored] = counts.get(stored, 0) + n
+            (n,) = self.session.run(PLAN.insert_sql(stored, expected, direct=True))[0]
             if n == len(batch):
+                assert batch.files is not None
+                for item in batch.files.value_counts().to_pylist():
+                    key = (item["values"], stored)
+                    counts[key] = counts.get(key, 0) + item["counts"]
                 return []
         # The stage goes back through Arrow in small batches: DuckDB parallelises a scan per
         # row group of a table (far more rows than a batch) but per batch of Arrow. It also reads
         # the columns of the expected formats, which spares their inserts a second parse.
         self.session.register(STAGE, rechunk(self.session.arrow(PLAN.stage_sql(expected))))
-        for fid, n in self.session.run(PLAN.present_sql(stored)):
-            self.session.run(PLAN.insert_sql(fid, expected), [file_id])
-            counts[fid] = counts.get(fid, 0) + n
-        if counts:
-            self.expected = frozenset({max(counts, key=counts.__getitem__)})
+        by_format: dict[int, int] = {}
+        for fid, file_id, n in self.session.run(PLAN.present_sql):
+            counts[(file_id, fid)] = counts.get((file_id, fid), 0) + n
+            by_format[fid] = by_format.get(fid, 0) + n
+        for fid in by_format:
+            # The expected format's records went in with the direct insert already.
+            if fid != stored:
+                self.session.run(PLAN.insert_sql(fid, expected))
+        if by_format:
+            self.expected = frozenset({max(by_format, key=by_format.__getitem__)})
         return self.session.run(PLAN.leftovers_sql)
 
 
 @dataclass(frozen=True)
 class _Job:
     batch: Batch
-    file_id: int
     second_pass: bool
+    seq: int
 
 
 @dataclass(frozen=True)
@@ -129,7 +138,10 @@ _DONE = object()
 
 
 class LoaderPool:
-    """`LOADERS` loaders on threads of their own, fed batches in order, results as they finish."""
+    """`LOADERS` loaders on threads of their own, fed batches in order, results in the same order.
+
+    The order makes an ingest's rejects and repairs come out the same on every run.
+    """
 
     def __init__(self, db: CaseDatabase, size: int | None = None) -> None:
         size = size or LOADERS
@@ -141,6 +153,9 @@ class LoaderPool:
         self._todo: Queue[_Job | _Control | None] = Queue(size)
         self._done: Queue[object] = Queue()
         self._pending = 0
+        self._submitted = 0
+        self._released = 0
+        self._held: dict[int, Stored] = {}
         self._workers = [
             threading.Thread(target=self._work, args=(loader,), name=f"logwarden-loader-{i}", daemon=True)
             for i, loader in enumerate(self._loaders)
@@ -148,8 +163,9 @@ class LoaderPool:
         for worker in self._workers:
             worker.start()
 
-    def submit(self, batch: Batch, file_id: int, second_pass: bool = False) -> None:
-        self._put(_Job(batch, file_id, second_pass))
+    def submit(self, batch: Batch, second_pass: bool = False) -> None:
+        self._put(_Job(batch, second_pass, self._submitted))
+        self._submitted += 1
 
     def finished(self) -> Iterator[Stored]:
         """Results ready now, without waiting."""
@@ -158,14 +174,19 @@ class LoaderPool:
                 item = self._done.get_nowait()
             except Empty:
                 return
-            if (stored := self._take(item)) is not None:
-                yield stored
+            yield from self._release(self._take(item))
 
     def drain(self) -> Iterator[Stored]:
         """Every result still to come."""
         while self._pending:
-            if (stored := self._take(self._done.get())) is not None:
-                yield stored
+            yield from self._release(self._take(self._done.get()))
+
+    def _release(self, stored: Stored | None) -> Iterator[Stored]:
+        if stored is not None:
+            self._held[stored.seq] = stored
+        while self._released in self._held:
+            self._released += 1
+            yield self._held.pop(self._released - 1)
 
     def commit(self) -> None:
         """Commit every loader's transaction (after `drain`)."""
@@ -176,6 +197,8 @@ class LoaderPool:
         while self._pending:  # what is in flight finishes first; its results and errors are moot
             self._done.get()
             self._pending -= 1
+        self._held.clear()
+        self._released = self._submitted
         self._everywhere(Loader.rollback)
 
     def close(self) -> None:
@@ -212,7 +235,7 @@ class LoaderPool:
                     job.barrier.wait()
                     self._done.put(_DONE)
                 else:
-                    self._done.put(loader.store(job.batch, job.file_id, job.second_pass))
+                    self._done.put(loader.store(job.batch, job.second_pass, job.seq))
             except BaseException as exc:  # handed to the thread that reads the results
                 if isinstance(job, _Control):
                     job.barrier.abort()

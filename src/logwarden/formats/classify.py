@@ -1,6 +1,7 @@
 """Compile the record formats into the SQL that sorts and maps a batch in bulk.
 
-A batch arrives in the store as Arrow columns (`text`, `line`, `rec`, `wrapper`).
+A batch arrives in the store as Arrow columns (`text`, `line`, `rec`, `wrapper`,
+`fileid`).
 Each record is parsed once for the keys that tell formats apart, assigned the first
 format whose predicate holds and given its event time; then parsed once more for
 every key and nested path its format's columns read, and inserted into that
@@ -91,7 +92,7 @@ class Plan:
         paths = ", ".join(sql_str(p) for p in _full_paths(layout))
         carried = ", r" if expected else ""
         return (
-            f"SELECT text, line, rec, wrapper, fid, t_raw, lw_ts(t_raw) AS t{carried} FROM ("
+            f"SELECT text, line, rec, wrapper, fileid, fid, t_raw, lw_ts(t_raw) AS t{carried} FROM ("
             f"  SELECT *, CASE fid {times} END AS t_raw FROM ("
             f"    SELECT *, CASE WHEN r IS NULL THEN NULL {matches} END AS fid"
             f"    FROM (SELECT *, try(json_extract_string(text, [{paths}])) AS r FROM {BATCH_VIEW})"
@@ -125,7 +126,7 @@ class Plan:
         for column, expr in fmt.columns.items():
             selects.append(f'{_typed(_bind(expr, slots), table.column_type(column))} AS "{column}"')
         selects += [
-            'CAST(? AS INTEGER) AS "_FileId"',
+            'fileid AS "_FileId"',
             'line AS "_Line"',
             'rec AS "_Record"',
             f'coalesce(wrapper, {sql_str(fmt.code)}) AS "_Format"',
@@ -135,14 +136,14 @@ class Plan:
         source = f"(SELECT *{extract} FROM {stage} WHERE fid = {fid} AND t IS NOT NULL)"
         return f'INSERT INTO {STORED_SCHEMA}."{table.name}" BY NAME SELECT {", ".join(selects)} FROM {source}'
 
-    def present_sql(self, stored: int | None = None) -> str:
-        """Formats in the stage with records to store; `stored`'s were stored directly already."""
-        done = f" AND fid <> {stored}" if stored is not None else ""
-        return f"SELECT fid, count(*) FROM {STAGE} WHERE fid IS NOT NULL AND t IS NOT NULL{done} GROUP BY fid"
+    @property
+    def present_sql(self) -> str:
+        """Records in the stage to store, by format and input file."""
+        return f"SELECT fid, fileid, count(*) FROM {STAGE} WHERE fid IS NOT NULL AND t IS NOT NULL GROUP BY ALL"
 
     @property
     def leftovers_sql(self) -> str:
-        return f"SELECT text, line, rec, wrapper, fid, t_raw FROM {STAGE} WHERE fid IS NULL OR t IS NULL"
+        return f"SELECT text, line, rec, wrapper, fileid, fid, t_raw FROM {STAGE} WHERE fid IS NULL OR t IS NULL"
 
 
 def _refs_in(sql: str) -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ tables pleasant to query by hand, such as `lw_param(Parameters, 'Name')`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +68,30 @@ class LedgerEntry:
     file_id: int
     path: str
     status: str
+
+
+_ENTRY_FIELDS = (
+    "sha256",
+    "size",
+    "mtime_ns",
+    "container",
+    "read",
+    "stored",
+    "rejected",
+    "status",
+    "message",
+    "seconds",
+)
+
+
+@dataclass(frozen=True)
+class FinishedFile:
+    """One input's ledger rows: its entry (`_ENTRY_FIELDS`), rows per (table, format), rejects per reason."""
+
+    file_id: int
+    entry: dict[str, Any]
+    counts: list[tuple[str, str, int]]
+    reject_counts: list[tuple[str, int]]
 
 
 def _create_table_sql(table: Table) -> list[str]:
@@ -181,46 +205,30 @@ class CaseDatabase(Session):
         """Register one input as being ingested, and give it a file id.
 
         Its rows are committed in slices (one transaction for a 5 GB file would hold it
-        all in memory) and stay invisible until `finish_file`: the views hide rows of
+        all in memory) and stay invisible until `finish_files`: the views hide rows of
         files still marked `ingesting`, and `recover` removes them after a crash.
         """
-        file_id = int(self.run("SELECT nextval('lw_file_ids')")[0][0])
-        self.run(
-            "INSERT INTO IngestFiles (FileId, Path, Status, IngestedAt) VALUES (?, ?, ?, now())",
-            [file_id, path, INGESTING],
+        (row,) = self.run(
+            "INSERT INTO IngestFiles (FileId, Path, Status, IngestedAt) "
+            "VALUES (nextval('lw_file_ids'), ?, ?, now()) RETURNING FileId",
+            [path, INGESTING],
         )
-        return file_id
+        return int(row[0])
 
-    def finish_file(
-        self,
-        file_id: int,
-        entry: dict[str, Any],
-        counts: Iterable[tuple[str, str, int]],
-        reject_counts: Iterable[tuple[str, int]],
-    ) -> None:
-        """Write the ledger rows for one input; from this commit on its rows are visible."""
+    def finish_files(self, files: Sequence[FinishedFile]) -> None:
+        """Write the ledger rows for inputs; from this commit on their rows are visible."""
+        if not files:
+            return
         self.run("BEGIN TRANSACTION")
-        self.run(
+        self.con.executemany(
             "UPDATE IngestFiles SET Sha256 = ?, Size = ?, MtimeNs = ?, Container = ?, RecordsRead = ?, "
             "RowsStored = ?, RecordsRejected = ?, Status = ?, Message = ?, Seconds = ? WHERE FileId = ?",
-            [
-                entry["sha256"],
-                entry["size"],
-                entry["mtime_ns"],
-                entry["container"],
-                entry["read"],
-                entry["stored"],
-                entry["rejected"],
-                entry["status"],
-                entry["message"],
-                entry["seconds"],
-                file_id,
-            ],
+            [[*(f.entry[k] for k in _ENTRY_FIELDS), f.file_id] for f in files],
         )
-        rows = [(file_id, table, fmt, n) for table, fmt, n in counts]
+        rows = [(f.file_id, table, fmt, n) for f in files for table, fmt, n in f.counts]
         if rows:
             self.con.executemany("INSERT INTO IngestCounts VALUES (?, ?, ?, ?)", rows)
-        reasons = [(file_id, reason, n) for reason, n in reject_counts]
+        reasons = [(f.file_id, reason, n) for f in files for reason, n in f.reject_counts]
         if reasons:
             self.con.executemany("INSERT INTO IngestRejectCounts VALUES (?, ?, ?)", reasons)
         self.run("COMMIT")

@@ -32,11 +32,12 @@ def frame_jsonl(stream: BinaryIO) -> FrameStream:
     carry = b""
     first_line = 1
     while True:
-        buf = bytearray(len(carry) + BATCH_BYTES)
-        buf[: len(carry)] = carry
-        filled, broken = _fill(stream, buf, len(carry))
-        view = memoryview(buf)[:filled]
-        raw = np.frombuffer(view, dtype=np.uint8)
+        # Uninitialised: zeroing 16 MB would cost a small file more than framing it does.
+        buf = np.empty(len(carry) + BATCH_BYTES, dtype=np.uint8)
+        buf[: len(carry)] = np.frombuffer(carry, dtype=np.uint8)
+        filled, broken = _fill(stream, buf.data, len(carry))
+        view = buf.data[:filled]
+        raw = buf[:filled]
         newline_at = np.flatnonzero(raw == _NL)
         if broken is not None:
             # Keep every complete line decompressed before the damage; the cut line is lost.
@@ -68,14 +69,13 @@ def frame_jsonl(stream: BinaryIO) -> FrameStream:
 _READ_STEP = 1 << 20
 
 
-def _fill(stream: BinaryIO, buf: bytearray, start: int) -> tuple[int, Exception | None]:
-    """Fill `buf` from `start`; how far it got, and the error that stopped the stream early.
+def _fill(stream: BinaryIO, view: memoryview, start: int) -> tuple[int, Exception | None]:
+    """Fill `view` from `start`; how far it got, and the error that stopped the stream early.
 
     Read in steps so that a gzip stream cut short still yields what came before the cut.
     """
-    view = memoryview(buf)
     pos = start
-    while pos < len(buf):
+    while pos < len(view):
         try:
             n = stream.readinto1(view[pos : pos + _READ_STEP])  # type: ignore[attr-defined]
         except (EOFError, zlib.error, OSError) as exc:
