@@ -1,9 +1,11 @@
 """Benchmark `logwarden ingest` against DuckDB's own JSON table creation, in the same run.
 
     python bench/ingest.py --records 200000
+    python bench/ingest.py --records 50000 --files 500    # a blob tree of small hourly files
 
 Generates N realistic Activity Log records (format a, JSON Lines as in the
-storage-account blobs, about 2.3 KB each, deterministic seed), then times:
+storage-account blobs, about 2.3 KB each, deterministic seed), in one file or spread
+over `--files` files of a storage-account tree, then times:
   1. `logwarden ingest` end to end, as a user runs it (a fresh process, a new case database);
   2. DuckDB creating a table of the same eight top-level columns from the same file.
 It prints records/s and MB/s for both and their ratio; machines here are shared and
@@ -112,29 +114,41 @@ def record(rng: random.Random, i: int, t: datetime, subscriptions: list[str]) ->
     }
 
 
-def generate(path: Path, n: int, seed: int) -> None:
+def generate(root: Path, n: int, files: int, seed: int) -> list[Path]:
+    """`n` records over `files` hourly blobs laid out as a storage account writes them."""
     rng = random.Random(seed)
     subscriptions = [str(uuid.UUID(int=rng.getrandbits(128))) for _ in range(8)]
-    t = datetime(2026, 5, 1, tzinfo=UTC)
-    with path.open("wb") as out:
-        for i in range(n):
-            t += timedelta(milliseconds=rng.randrange(1, 4000))
-            out.write(orjson.dumps(record(rng, i, t, subscriptions)) + b"\n")
+    t = start = datetime(2026, 5, 1, tzinfo=UTC)
+    paths = []
+    for f in range(files):
+        hour = start + timedelta(hours=f)
+        path = root / f"y={hour:%Y}/m={hour:%m}/d={hour:%d}/h={hour:%H}/m=00/PT1H.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as out:
+            for i in range(n * f // files, n * (f + 1) // files):
+                t += timedelta(milliseconds=rng.randrange(1, 4000))
+                out.write(orjson.dumps(record(rng, i, t, subscriptions)) + b"\n")
+        paths.append(path)
+    return paths
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=200_000)
+    parser.add_argument("--files", type=int, default=1, help="spread the records over this many files")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workdir", type=Path, default=None, help="where to write the data (default: a temp dir)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         work = Path(tmp)
-        data = work / "PT1H.json"
-        generate(data, args.records, args.seed)
-        size = data.stat().st_size
-        print(f"{args.records:,} records, {size / 1e6:.0f} MB, {size / args.records:,.0f} bytes/record")
+        data = work / "insights-activity-logs"
+        paths = generate(data, args.records, args.files, args.seed)
+        size = sum(p.stat().st_size for p in paths)
+        print(
+            f"{args.records:,} records in {len(paths):,} files, {size / 1e6:.0f} MB, "
+            f"{size / args.records:,.0f} bytes/record"
+        )
 
         started = time.perf_counter()
         done = subprocess.run(
@@ -153,7 +167,7 @@ def main() -> None:
         con.execute(
             "CREATE TABLE t AS SELECT time, resourceId, operationName, category, resultType, callerIpAddress, "
             "identity, properties FROM read_json(?)",
-            [str(data)],
+            [[str(p) for p in paths]],
         ).fetchall()
         baseline = time.perf_counter() - started
         con.close()

@@ -121,6 +121,33 @@ def test_small_files_stored_together_keep_their_own_accounts(
     assert count(case) == report.stored == sum(40 + h for h in range(12)) - 45 - 47 - 48 + 15 + 20
 
 
+def test_interrupt_while_a_group_is_read_leaves_no_trace(
+    tmp_path: Path, case: CaseDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "a.json").write_bytes(lines(5) + b"{broken\n")
+    (tmp_path / "b.json").write_bytes(lines(5, 100))
+    (tmp_path / "c.json").write_bytes(lines(5, 200))
+    original = ingest_module.frame_file
+    opened: list[int] = []
+
+    def interrupt_on_third(*args, **kwargs):  # type: ignore[no-untyped-def]
+        opened.append(1)
+        if len(opened) == 3:
+            raise KeyboardInterrupt
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(ingest_module, "frame_file", interrupt_on_third)
+    with Ingestor(case) as ingestor, pytest.raises(KeyboardInterrupt):
+        ingestor.ingest([tmp_path])
+    for ledger in ("IngestFiles", "IngestRejects", "IngestCounts"):
+        assert rows(case, f"SELECT count(*) AS n FROM {ledger}")[0]["n"] == 0
+    assert rows(case, 'SELECT count(*) AS n FROM lw."AzureActivity"')[0]["n"] == 0
+    monkeypatch.undo()
+    with Ingestor(case) as ingestor:
+        report = ingestor.ingest([tmp_path])
+    assert (report.stored, report.rejected) == (15, 1) and count(case) == 15
+
+
 def test_provenance_points_back_to_the_bytes(tmp_path: Path, ingest: IngestFn, case: CaseDatabase) -> None:
     f = tmp_path / "PT1H.json"
     f.write_bytes(lines(3))

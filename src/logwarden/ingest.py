@@ -169,6 +169,9 @@ class Ingestor:
                     yield from self._store_group(group)
             yield from self._store_group(group)
         except BaseException:
+            if group.ledger_open:
+                self.db.run("ROLLBACK")
+                raise
             for member in group.members:
                 if member.result.file_id is not None and member.result.status != "skipped":
                     self.db.abandon_file(member.result.file_id)
@@ -188,6 +191,10 @@ class Ingestor:
             _skipped(result, known)
             return
         started = time.perf_counter()
+        if not group.ledger_open:
+            # Until the group is stored its ledger rows (and rejects) are one open transaction.
+            self.db.run("BEGIN TRANSACTION")
+            group.ledger_open = True
         result.file_id = file_id = self.db.begin_file(inp.name)
         group.shas[member.sha] = LedgerEntry(file_id, inp.name, INGESTING)
         try:
@@ -214,6 +221,10 @@ class Ingestor:
             if m.result.status != "skipped" and (file_id := m.result.file_id) is not None
         }
         started = time.perf_counter()
+        if group.ledger_open:
+            # The rows a loader commits must already belong to a file marked `ingesting`.
+            self.db.run("COMMIT")
+            group.ledger_open = False
         if group.batches:
             batch = Batch.concat(group.batches)
             half = len(batch) // 2
@@ -384,6 +395,7 @@ class _Group:
     shas: dict[str, LedgerEntry] = field(default_factory=dict)
     rows: int = 0
     bytes: int = 0
+    ledger_open: bool = False
 
 
 def _unreadable(result: FileResult, exc: Exception) -> None:

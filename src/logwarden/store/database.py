@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from logwarden.store.sql import sql_str
 from logwarden.store.tables import JSON, PROVENANCE, RAW_COLUMN, TABLES, Table
@@ -70,18 +71,23 @@ class LedgerEntry:
     status: str
 
 
-_ENTRY_FIELDS = (
-    "sha256",
-    "size",
-    "mtime_ns",
-    "container",
-    "read",
-    "stored",
-    "rejected",
-    "status",
-    "message",
-    "seconds",
+# Entry field -> IngestFiles column, with its Arrow type.
+_ENTRY_COLUMNS = {
+    "sha256": ("Sha256", pa.string()),
+    "size": ("Size", pa.int64()),
+    "mtime_ns": ("MtimeNs", pa.int64()),
+    "container": ("Container", pa.string()),
+    "read": ("RecordsRead", pa.int64()),
+    "stored": ("RowsStored", pa.int64()),
+    "rejected": ("RecordsRejected", pa.int64()),
+    "status": ("Status", pa.string()),
+    "message": ("Message", pa.string()),
+    "seconds": ("Seconds", pa.float64()),
+}
+_COUNTS_SCHEMA = pa.schema(
+    [("FileId", pa.int32()), ("TableName", pa.string()), ("Format", pa.string()), ("Rows", pa.int64())]
 )
+_REASONS_SCHEMA = pa.schema([("FileId", pa.int32()), ("Reason", pa.string()), ("Records", pa.int64())])
 
 
 @dataclass(frozen=True)
@@ -219,19 +225,37 @@ class CaseDatabase(Session):
         """Write the ledger rows for inputs; from this commit on their rows are visible."""
         if not files:
             return
-        self.run("BEGIN TRANSACTION")
-        self.con.executemany(
-            "UPDATE IngestFiles SET Sha256 = ?, Size = ?, MtimeNs = ?, Container = ?, RecordsRead = ?, "
-            "RowsStored = ?, RecordsRejected = ?, Status = ?, Message = ?, Seconds = ? WHERE FileId = ?",
-            [[*(f.entry[k] for k in _ENTRY_FIELDS), f.file_id] for f in files],
+        # As Arrow tables: a statement per input would cost more than storing a small input's rows.
+        entries = pa.table(
+            {
+                "FileId": pa.array([f.file_id for f in files], pa.int32()),
+                **{col: pa.array([f.entry[k] for f in files], kind) for k, (col, kind) in _ENTRY_COLUMNS.items()},
+            }
         )
-        rows = [(f.file_id, table, fmt, n) for f in files for table, fmt, n in f.counts]
-        if rows:
-            self.con.executemany("INSERT INTO IngestCounts VALUES (?, ?, ?, ?)", rows)
-        reasons = [(f.file_id, reason, n) for f in files for reason, n in f.reject_counts]
-        if reasons:
-            self.con.executemany("INSERT INTO IngestRejectCounts VALUES (?, ?, ?)", reasons)
-        self.run("COMMIT")
+        counts = pa.Table.from_pylist(
+            [{"FileId": f.file_id, "TableName": t, "Format": fmt, "Rows": n} for f in files for t, fmt, n in f.counts],
+            schema=_COUNTS_SCHEMA,
+        )
+        reasons = pa.Table.from_pylist(
+            [{"FileId": f.file_id, "Reason": r, "Records": n} for f in files for r, n in f.reject_counts],
+            schema=_REASONS_SCHEMA,
+        )
+        assignments = ", ".join(f"{col} = e.{col}" for col, _ in _ENTRY_COLUMNS.values())
+        self.run("BEGIN TRANSACTION")
+        try:
+            self.con.register("lw_finished", entries)
+            self.con.register("lw_counts", counts)
+            self.con.register("lw_reasons", reasons)
+            self.run(f"UPDATE IngestFiles SET {assignments} FROM lw_finished e WHERE IngestFiles.FileId = e.FileId")
+            self.run("INSERT INTO IngestCounts BY NAME SELECT * FROM lw_counts")
+            self.run("INSERT INTO IngestRejectCounts BY NAME SELECT * FROM lw_reasons")
+            self.run("COMMIT")
+        except BaseException:
+            self.run("ROLLBACK")
+            raise
+        finally:
+            for name in ("lw_finished", "lw_counts", "lw_reasons"):
+                self.con.unregister(name)
 
     def abandon_file(self, file_id: int) -> None:
         """Remove everything stored for an input whose ingest did not finish."""
