@@ -12,7 +12,7 @@ import threading
 import time
 import zlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,6 +127,7 @@ class Ingestor:
         self.options = options or IngestOptions()
         self.progress = progress or Progress()
         self.loaders = LoaderPool(db)
+        self._known = _Known([])
 
     def close(self) -> None:
         self.loaders.close()
@@ -143,6 +144,7 @@ class Ingestor:
         sizes = [_size(i) for i in inputs]
         self.progress.start(len(inputs), sum(sizes))
         report = IngestReport()
+        self._known = _Known(self.db.ledger())
         for result in self._ingest_all(inputs, sizes):
             report.files.append(result)
             self.progress.file_done(result)
@@ -183,10 +185,10 @@ class Ingestor:
         size, mtime_ns = inp.stat_key()
         member = _Member(inp, result, "", size, mtime_ns)
         group.members.append(member)
-        known = self.db.find_unchanged(inp.name, size, mtime_ns)
+        known = self._known.unchanged(inp.name, size, mtime_ns)
         if known is None:
             member.sha = inp.sha256()
-            known = self.db.find_ingested(member.sha) or group.shas.get(member.sha)
+            known = self._known.same_bytes(member.sha)
         if known is not None:
             _skipped(result, known)
             return
@@ -196,7 +198,8 @@ class Ingestor:
             self.db.run("BEGIN TRANSACTION")
             group.ledger_open = True
         result.file_id = file_id = self.db.begin_file(inp.name)
-        group.shas[member.sha] = LedgerEntry(file_id, inp.name, INGESTING)
+        # A later input of the group with the same bytes is skipped as this one's copy.
+        self._known.add(LedgerEntry(file_id, inp.name, INGESTING), size, mtime_ns, member.sha)
         try:
             result.container, frames = frame_file(lambda: inp.open(self.progress.bytes_read), self._csv)
             for item in _guarded(frames):
@@ -239,7 +242,7 @@ class Ingestor:
             self.loaders.rollback()
             raise
         share = (time.perf_counter() - started) / max(len(results), 1)
-        members, group.members, group.batches, group.shas = group.members, [], [], {}
+        members, group.members, group.batches = group.members, [], []
         group.rows = group.bytes = 0
         finished = []
         for member in members:
@@ -259,7 +262,7 @@ class Ingestor:
     def ingest_file(self, inp: InputFile) -> FileResult:
         result = FileResult(inp.name)
         size, mtime_ns = inp.stat_key()
-        known = self.db.find_unchanged(inp.name, size, mtime_ns)
+        known = self._known.unchanged(inp.name, size, mtime_ns)
         if known is not None:
             return _skipped(result, known)
         # The hash (for "same bytes under another name") is computed while the file is read.
@@ -270,7 +273,7 @@ class Ingestor:
             try:
                 self._read(inp, file_id, result, sha)
                 self.loaders.commit()
-                known = self.db.find_ingested(sha.result())
+                known = self._known.same_bytes(sha.result())
                 if known is not None:
                     raise _Duplicate(known)
             except BaseException as exc:
@@ -281,6 +284,7 @@ class Ingestor:
                 raise
         result.seconds = time.perf_counter() - started
         self.db.finish_files([self._finished(inp, sha.result(), size, mtime_ns, result)])
+        self._known.add(LedgerEntry(file_id, inp.name, result.status), size, mtime_ns, sha.result())
         return result
 
     def _read(self, inp: InputFile, file_id: int, result: FileResult, sha: Future[str]) -> None:
@@ -301,7 +305,7 @@ class Ingestor:
                     self._absorb(stored, results)
                 if not checked and sha.done():
                     checked = True
-                    known = self.db.find_ingested(sha.result())
+                    known = self._known.same_bytes(sha.result())
                     if known is not None:
                         raise _Duplicate(known)
             # Draining also takes the second-pass batches that absorbing submits meanwhile.
@@ -377,6 +381,28 @@ class Ingestor:
         return FinishedFile(result.file_id, entry, counts, sorted(result.reasons.items()))
 
 
+class _Known:
+    """The inputs the case holds, looked up in memory: a query per input would cost a
+    small input more than storing its records does."""
+
+    def __init__(self, entries: Iterable[tuple[LedgerEntry, int | None, int | None, str | None]]) -> None:
+        self._by_stat: dict[tuple[str, int | None, int | None], LedgerEntry] = {}
+        self._by_sha: dict[str, LedgerEntry] = {}
+        for entry, size, mtime_ns, sha in entries:
+            self.add(entry, size, mtime_ns, sha)
+
+    def add(self, entry: LedgerEntry, size: int | None, mtime_ns: int | None, sha: str | None) -> None:
+        self._by_stat.setdefault((entry.path, size, mtime_ns), entry)
+        if sha:
+            self._by_sha.setdefault(sha, entry)
+
+    def unchanged(self, path: str, size: int, mtime_ns: int) -> LedgerEntry | None:
+        return self._by_stat.get((path, size, mtime_ns))
+
+    def same_bytes(self, sha: str) -> LedgerEntry | None:
+        return self._by_sha.get(sha)
+
+
 @dataclass
 class _Member:
     inp: InputFile
@@ -392,7 +418,6 @@ class _Group:
 
     members: list[_Member] = field(default_factory=list)
     batches: list[Batch] = field(default_factory=list)
-    shas: dict[str, LedgerEntry] = field(default_factory=dict)
     rows: int = 0
     bytes: int = 0
     ledger_open: bool = False

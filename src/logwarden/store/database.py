@@ -194,18 +194,13 @@ class CaseDatabase(Session):
 
     # --- the ledger -------------------------------------------------------------------------
 
-    def find_ingested(self, sha256: str) -> LedgerEntry | None:
+    def ledger(self) -> list[tuple[LedgerEntry, int | None, int | None, str | None]]:
+        """Every finished input, oldest first, with its size, mtime and SHA-256."""
         rows = self.run(
-            "SELECT FileId, Path, Status FROM IngestFiles WHERE Sha256 = ? ORDER BY FileId LIMIT 1", [sha256]
+            "SELECT FileId, Path, Status, Size, MtimeNs, Sha256 FROM IngestFiles WHERE Status <> ? ORDER BY FileId",
+            [INGESTING],
         )
-        return LedgerEntry(*rows[0]) if rows else None
-
-    def find_unchanged(self, path: str, size: int, mtime_ns: int) -> LedgerEntry | None:
-        rows = self.run(
-            "SELECT FileId, Path, Status FROM IngestFiles WHERE Path = ? AND Size = ? AND MtimeNs = ? LIMIT 1",
-            [path, size, mtime_ns],
-        )
-        return LedgerEntry(*rows[0]) if rows else None
+        return [(LedgerEntry(fid, path, status), size, mtime, sha) for fid, path, status, size, mtime, sha in rows]
 
     def begin_file(self, path: str) -> int:
         """Register one input as being ingested, and give it a file id.
