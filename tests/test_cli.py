@@ -65,3 +65,20 @@ def test_log_text_is_not_rich_markup(tmp_path: Path) -> None:
     f.write_text("{oops\n")
     result = runner.invoke(app, ["ingest", str(f), "--db", str(tmp_path / "case.duckdb")])
     assert "[bold red]evil[blink].json" in result.output
+
+
+def test_a_blob_tree_lists_only_the_files_that_need_a_look(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    record = '{"time": "2026-01-01T%02d:00:00Z", "operationName": "X/Y/WRITE", "category": "Administrative"}\n'
+    for hour in range(60):
+        (tree / f"h={hour:02d}.json").write_text(record % (hour % 24) + " " * hour)
+    (tree / "h=99.json").write_text(record % 0 + "{oops\n")
+    db = str(tmp_path / "case.duckdb")
+    result = runner.invoke(app, ["ingest", str(tree), "--db", db])
+    assert result.exit_code == 1
+    assert "h=99.json" in result.output and "h=00.json" not in result.output
+    assert "60 more files" in result.output and "61 stored, 1 rejected" in result.output
+    again = runner.invoke(app, ["ingest", str(tree), "--db", db])
+    assert again.exit_code == 0 and "61 more files" in again.output and "skipped" in again.output
+    assert "h=99.json" not in again.output
