@@ -27,7 +27,14 @@ from logwarden.formats.framing.sniff import UnreadableFile, frame_file
 from logwarden.formats.records import MACROS
 from logwarden.formats.repair import Failed, Repaired, repair, unknown_shape
 from logwarden.loader import LoaderPool, Stored
-from logwarden.store.database import INGESTING, ROW_GROUP_ROWS, CaseDatabase, FinishedFile, LedgerEntry
+from logwarden.store.database import (
+    INGESTING,
+    ROW_GROUP_ROWS,
+    CaseDatabase,
+    FinishedFile,
+    LedgerEntry,
+    RejectRow,
+)
 
 # Rejects kept per file in the ledger; the counts by reason are always complete.
 MAX_REJECTS_KEPT = 1000
@@ -128,6 +135,8 @@ class Ingestor:
         self.progress = progress or Progress()
         self.loaders = LoaderPool(db)
         self._known = _Known([])
+        self._file_ids: list[int] = []
+        self._held: dict[int, list[RejectRow]] = {}
 
     def close(self) -> None:
         self.loaders.close()
@@ -154,33 +163,40 @@ class Ingestor:
         return report
 
     def _ingest_all(self, inputs: list[InputFile], sizes: list[int]) -> Iterator[FileResult]:
-        """Each input's result, in input order; small inputs are stored a group at a time."""
-        group = _Group()
+        """Each input's result, in input order.
+
+        Small inputs are read into a group; while the loaders store one group the next is
+        read, and a group's results come out once the loaders are done with it.
+        """
+        reading, storing = _Group(), None
         try:
             for inp, size in zip(inputs, sizes, strict=True):
                 self.progress.file_started(inp.name, size)
                 # `--strict` stops at the first problem, keeping the files before it: one at a time.
                 if size > SMALL_FILE_BYTES or self.options.strict:
-                    yield from self._store_group(group)
+                    yield from self._settle(storing)
+                    storing, reading = self._submit(reading), _Group()
+                    yield from self._settle(storing)
                     result = self.ingest_file(inp)
                     result.size = size
                     yield result
                     continue
-                self._read_small(inp, size, group)
-                if group.rows >= GROUP_ROWS or group.bytes >= GROUP_BYTES:
-                    yield from self._store_group(group)
-            yield from self._store_group(group)
+                self._read_small(inp, size, reading)
+                if reading.rows >= GROUP_ROWS or reading.bytes >= GROUP_BYTES:
+                    yield from self._settle(storing)
+                    storing, reading = self._submit(reading), _Group()
+            yield from self._settle(storing)
+            storing = self._submit(reading)
+            yield from self._settle(storing)
         except BaseException:
-            if group.ledger_open:
-                self.db.run("ROLLBACK")
-                raise
-            for member in group.members:
-                if member.result.file_id is not None and member.result.status != "skipped":
-                    self.db.abandon_file(member.result.file_id)
+            # What `reading` read is not in the case yet; what `storing` stored goes.
+            self.loaders.rollback()
+            if storing is not None and not storing.settled:
+                self.db.abandon_files([file_id for file_id, _ in storing.read()])
             raise
 
     def _read_small(self, inp: InputFile, size: int, group: _Group) -> None:
-        """Frame a small input into `group`; nothing is stored until the group is."""
+        """Frame a small input into `group`; nothing of it is in the case until the group is stored."""
         result = FileResult(inp.name, size=size)
         size, mtime_ns = inp.stat_key()
         member = _Member(inp, result, "", size, mtime_ns)
@@ -193,11 +209,11 @@ class Ingestor:
             _skipped(result, known)
             return
         started = time.perf_counter()
-        if not group.ledger_open:
-            # Until the group is stored its ledger rows (and rejects) are one open transaction.
-            self.db.run("BEGIN TRANSACTION")
-            group.ledger_open = True
-        result.file_id = file_id = self.db.begin_file(inp.name)
+        if not self._file_ids:
+            self._file_ids = self.db.reserve_file_ids(64)
+        result.file_id = file_id = self._file_ids.pop(0)
+        group.held[file_id] = []
+        self._held = group.held
         # A later input of the group with the same bytes is skipped as this one's copy.
         self._known.add(LedgerEntry(file_id, inp.name, INGESTING), size, mtime_ns, member.sha)
         try:
@@ -213,47 +229,53 @@ class Ingestor:
             _unreadable(result, exc)
         result.seconds = time.perf_counter() - started
 
-    def _store_group(self, group: _Group) -> Iterator[FileResult]:
-        """Store a group's records, then finish and yield its members' results."""
+    def _submit(self, group: _Group) -> _Group | None:
+        """Put a group's inputs in the ledger and its records in the loaders' hands."""
         if not group.members:
-            return
-        # A skipped member carries the file id of the input it repeats.
-        results = {
-            file_id: m.result
-            for m in group.members
-            if m.result.status != "skipped" and (file_id := m.result.file_id) is not None
-        }
+            return None
         started = time.perf_counter()
-        if group.ledger_open:
-            # The rows a loader commits must already belong to a file marked `ingesting`.
-            self.db.run("COMMIT")
-            group.ledger_open = False
-        if group.batches:
-            batch = Batch.concat(group.batches)
-            half = len(batch) // 2
-            # Both loaders take a share.
-            for part in batch.split(half) if half else (batch,):
-                self.loaders.submit(part)
+        # The rows a loader commits must already belong to a file marked `ingesting`.
+        self.db.begin_files(
+            [(file_id, m.inp.name) for file_id, m in group.read()],
+            [row for rows in group.held.values() for row in rows],
+        )
+        if self._held is group.held:
+            self._held = {}
         try:
-            for stored in self.loaders.drain():
-                self._absorb(stored, results)
-            self.loaders.commit()
+            if group.batches:
+                batch = Batch.concat(group.batches)
+                half = len(batch) // 2
+                # Both loaders take a share.
+                for part in batch.split(half) if half else (batch,):
+                    self.loaders.submit(part)
         except BaseException:
             self.loaders.rollback()
+            self.db.abandon_files([file_id for file_id, _ in group.read()])
             raise
-        share = (time.perf_counter() - started) / max(len(results), 1)
-        members, group.members, group.batches = group.members, [], []
-        group.rows = group.bytes = 0
+        group.batches = []
+        group.seconds = time.perf_counter() - started
+        return group
+
+    def _settle(self, group: _Group | None) -> Iterator[FileResult]:
+        """Wait for the loaders to store a submitted group, then finish and yield its results."""
+        if group is None:
+            return
+        results = {file_id: m.result for file_id, m in group.read()}
+        started = time.perf_counter()
+        for stored in self.loaders.drain():
+            self._absorb(stored, results)
+        self.loaders.commit()
+        share = (group.seconds + time.perf_counter() - started) / max(len(results), 1)
         finished = []
-        for member in members:
-            result = member.result
-            if result.status != "skipped":
-                if result.status == "stored" and result.rejected:
-                    result.status = "partial"
-                result.seconds += share
-                finished.append(self._finished(member.inp, member.sha, member.size, member.mtime_ns, result))
+        for result in results.values():
+            if result.status == "stored" and result.rejected:
+                result.status = "partial"
+            result.seconds += share
+        for _, member in group.read():
+            finished.append(self._finished(member.inp, member.sha, member.size, member.mtime_ns, member.result))
         self.db.finish_files(finished)
-        yield from (member.result for member in members)
+        group.settled = True
+        yield from (member.result for member in group.members)
 
     @property
     def _csv(self) -> CsvOptions:
@@ -278,7 +300,7 @@ class Ingestor:
                     raise _Duplicate(known)
             except BaseException as exc:
                 self.loaders.rollback()
-                self.db.abandon_file(file_id)
+                self.db.abandon_files([file_id])
                 if isinstance(exc, _Duplicate):
                     return _skipped(FileResult(inp.name), exc.entry)
                 raise
@@ -358,7 +380,11 @@ class Ingestor:
         result.reasons[reason] += 1
         if len(result.first_rejects) < MAX_REJECTS_KEPT:
             result.first_rejects.append((where, reason, message))
-            self.db.add_rejects([(file_id, where.line, where.record, reason, message, text)])
+            row = (file_id, where.line, where.record, reason, message, text)
+            if file_id in self._held:
+                self._held[file_id].append(row)
+            else:
+                self.db.add_rejects([row])
         if self.options.strict:
             raise StrictStop(f"{result.path}, {where}: {message}")
 
@@ -418,9 +444,19 @@ class _Group:
 
     members: list[_Member] = field(default_factory=list)
     batches: list[Batch] = field(default_factory=list)
+    # Rejects of each input not yet in the ledger, held until the group is stored.
+    held: dict[int, list[RejectRow]] = field(default_factory=dict)
     rows: int = 0
     bytes: int = 0
-    ledger_open: bool = False
+    seconds: float = 0.0
+    settled: bool = False
+
+    def read(self) -> Iterator[tuple[int, _Member]]:
+        """The members read into the group (not skipped), with their file ids."""
+        for member in self.members:
+            # A skipped member carries the file id of the input it repeats.
+            if member.result.status != "skipped" and (file_id := member.result.file_id) is not None:
+                yield file_id, member
 
 
 def _unreadable(result: FileResult, exc: Exception) -> None:

@@ -90,6 +90,10 @@ _COUNTS_SCHEMA = pa.schema(
 _REASONS_SCHEMA = pa.schema([("FileId", pa.int32()), ("Reason", pa.string()), ("Records", pa.int64())])
 
 
+# FileId, Line, Record, Reason, Message, Excerpt
+RejectRow = tuple[int, int | None, int | None, str, str, str]
+
+
 @dataclass(frozen=True)
 class FinishedFile:
     """One input's ledger rows: its entry (`_ENTRY_FIELDS`), rows per (table, format), rejects per reason."""
@@ -216,6 +220,26 @@ class CaseDatabase(Session):
         )
         return int(row[0])
 
+    def reserve_file_ids(self, n: int) -> list[int]:
+        """`n` file ids for inputs that `begin_files` will register; unused ones leave gaps."""
+        return [int(r[0]) for r in self.run("SELECT nextval('lw_file_ids') FROM range(?)", [n])]
+
+    def begin_files(self, files: Sequence[tuple[int, str]], rejects: Sequence[RejectRow]) -> None:
+        """Register inputs with reserved ids as being ingested, with the rejects found reading them."""
+        if not files:
+            return
+        self.run("BEGIN TRANSACTION")
+        try:
+            self.con.executemany(
+                "INSERT INTO IngestFiles (FileId, Path, Status, IngestedAt) VALUES (?, ?, ?, now())",
+                [(file_id, path, INGESTING) for file_id, path in files],
+            )
+            self.add_rejects(rejects)
+            self.run("COMMIT")
+        except BaseException:
+            self.run("ROLLBACK")
+            raise
+
     def finish_files(self, files: Sequence[FinishedFile]) -> None:
         """Write the ledger rows for inputs; from this commit on their rows are visible."""
         if not files:
@@ -252,9 +276,10 @@ class CaseDatabase(Session):
             for name in ("lw_finished", "lw_counts", "lw_reasons"):
                 self.con.unregister(name)
 
-    def abandon_file(self, file_id: int) -> None:
-        """Remove everything stored for an input whose ingest did not finish."""
-        self._forget([file_id])
+    def abandon_files(self, file_ids: Sequence[int]) -> None:
+        """Remove everything stored for inputs whose ingest did not finish."""
+        if file_ids:
+            self._forget(list(file_ids))
 
     def recover(self) -> list[str]:
         """Remove what an interrupted ingest left; the paths it was reading, for a message."""
@@ -271,7 +296,7 @@ class CaseDatabase(Session):
             self.run(f"DELETE FROM {ledger} WHERE list_contains(?, FileId)", [file_ids])
         self.run("COMMIT")
 
-    def add_rejects(self, rows: Sequence[tuple[int, int | None, int | None, str, str, str]]) -> None:
+    def add_rejects(self, rows: Sequence[RejectRow]) -> None:
         if rows:
             self.con.executemany("INSERT INTO IngestRejects VALUES (?, ?, ?, ?, ?, ?)", rows)
 
