@@ -107,7 +107,7 @@ def main() -> None:
         work = Path(tmp)
         data = work / "exports"
         data.mkdir()
-        generate(data / "PT1H.json", args.records, args.seed)
+        generate(data, args.records, 1, args.seed)
         rules = work / "rules"
         rules.mkdir()
         write_rules(rules, args.rules, args.seed)

@@ -1,0 +1,32 @@
+"""The benchmarks still run: a tiny size of each, so a change cannot break them unnoticed.
+
+Their figures mean nothing at this size; docs/benchmarks.md has the real runs.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "expected"),
+    [
+        ("ingest.py", ["--records", "300"], "ratio (logwarden / duckdb)"),
+        ("ingest.py", ["--records", "300", "--files", "4"], "300 records in 4 files"),
+        ("hunt.py", ["--records", "300", "--rules", "3"], "end to end / ingest alone"),
+    ],
+    ids=["ingest", "ingest-small-files", "hunt"],
+)
+def test_benchmark_runs(script: str, args: list[str], expected: str) -> None:
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / script), *args], capture_output=True, text=True, check=False, timeout=300
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert expected in done.stdout
