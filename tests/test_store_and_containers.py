@@ -121,6 +121,39 @@ def test_small_files_stored_together_keep_their_own_accounts(
     assert count(case) == report.stored == sum(40 + h for h in range(12)) - 45 - 47 - 48 + 15 + 20
 
 
+def test_a_small_gzip_that_expands_a_lot_is_read_on_its_own(
+    tmp_path: Path, ingest: IngestFn, case: CaseDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Scaled down: past 64 KB of text an input leaves its group (a gzip bomb would, at 32 MB).
+    monkeypatch.setattr(ingest_module, "MAX_GROUPED_BYTES", 64 << 10)
+    monkeypatch.setattr(jsonl, "BATCH_BYTES", 16 << 10)
+    (tmp_path / "a.json").write_bytes(lines(5))
+    (tmp_path / "b.json.gz").write_bytes(gzip.compress(lines(2000, 100) + b"{broken\n", 9))
+    (tmp_path / "c.json").write_bytes(lines(5, 5000) + b"{broken\n")
+    assert (tmp_path / "b.json.gz").stat().st_size < 64 << 10
+    report = ingest(tmp_path)
+    assert [(Path(f.path).name, f.stored, f.rejected, f.status) for f in report.files] == [
+        ("a.json", 5, 0, "stored"),
+        ("b.json.gz", 2000, 1, "partial"),
+        ("c.json", 5, 1, "partial"),
+    ]
+    assert len({f.file_id for f in report.files}) == 3
+    assert rows(case, "SELECT count(*) AS n FROM IngestRejects")[0]["n"] == 2
+    assert rows(case, "SELECT count(*) AS n FROM IngestFiles")[0]["n"] == 3
+    assert count(case) == 2010
+
+
+def test_small_and_large_inputs_each_reported_once_in_order(
+    tmp_path: Path, ingest: IngestFn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingest_module, "SMALL_FILE_BYTES", 4096)
+    sizes = {"a.json": 2, "b.json": 3, "c.json": 40, "d.json": 4, "e.json": 50}
+    for start, (name, n) in enumerate(sizes.items()):
+        (tmp_path / name).write_bytes(lines(n, 1000 * start))
+    report = ingest(tmp_path)
+    assert [(Path(f.path).name, f.stored) for f in report.files] == list(sizes.items())
+
+
 def test_interrupt_while_a_group_is_read_leaves_no_trace(
     tmp_path: Path, case: CaseDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:

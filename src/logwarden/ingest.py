@@ -12,7 +12,7 @@ import threading
 import time
 import zlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +44,9 @@ MAX_REJECTS_KEPT = 1000
 SMALL_FILE_BYTES = 4 << 20
 GROUP_ROWS = ROW_GROUP_ROWS
 GROUP_BYTES = BATCH_BYTES
+# A small compressed input can hold far more (a gzip bomb, thousands of times more): past
+# this much text it leaves the group and is streamed on its own like a large input.
+MAX_GROUPED_BYTES = 2 * BATCH_BYTES
 
 
 class StrictStop(Exception):
@@ -173,15 +176,18 @@ class Ingestor:
             for inp, size in zip(inputs, sizes, strict=True):
                 self.progress.file_started(inp.name, size)
                 # `--strict` stops at the first problem, keeping the files before it: one at a time.
-                if size > SMALL_FILE_BYTES or self.options.strict:
+                one_at_a_time = size > SMALL_FILE_BYTES or self.options.strict
+                if not one_at_a_time:
+                    one_at_a_time = not self._read_small(inp, size, reading)
+                if one_at_a_time:
                     yield from self._settle(storing)
                     storing, reading = self._submit(reading), _Group()
                     yield from self._settle(storing)
+                    storing = None
                     result = self.ingest_file(inp)
                     result.size = size
                     yield result
                     continue
-                self._read_small(inp, size, reading)
                 if reading.rows >= GROUP_ROWS or reading.bytes >= GROUP_BYTES:
                     yield from self._settle(storing)
                     storing, reading = self._submit(reading), _Group()
@@ -195,8 +201,12 @@ class Ingestor:
                 self.db.abandon_files([file_id for file_id, _ in storing.read()])
             raise
 
-    def _read_small(self, inp: InputFile, size: int, group: _Group) -> None:
-        """Frame a small input into `group`; nothing of it is in the case until the group is stored."""
+    def _read_small(self, inp: InputFile, size: int, group: _Group) -> bool:
+        """Frame a small input into `group`; nothing of it is in the case until the group is stored.
+
+        False if it turns out not to be small (a compressed file holding much more than its
+        size): it is left out of the group, to be read again on its own.
+        """
         result = FileResult(inp.name, size=size)
         size, mtime_ns = inp.stat_key()
         member = _Member(inp, result, "", size, mtime_ns)
@@ -207,27 +217,35 @@ class Ingestor:
             known = self._known.same_bytes(member.sha)
         if known is not None:
             _skipped(result, known)
-            return
+            return True
         started = time.perf_counter()
         if not self._file_ids:
             self._file_ids = self.db.reserve_file_ids(64)
         result.file_id = file_id = self._file_ids.pop(0)
         group.held[file_id] = []
         self._held = group.held
-        # A later input of the group with the same bytes is skipped as this one's copy.
-        self._known.add(LedgerEntry(file_id, inp.name, INGESTING), size, mtime_ns, member.sha)
+        mark = (len(group.batches), group.rows, group.bytes)
         try:
             result.container, frames = frame_file(lambda: inp.open(self.progress.bytes_read), self._csv)
-            for item in _guarded(frames):
+            stream = _guarded(frames)
+            for item in stream:
                 if isinstance(item, Reject):
                     self._reject(file_id, result, item.where, item.reason, item.message, item.excerpt)
-                else:
-                    group.batches.append(item.tagged(file_id))
-                    group.rows += len(item)
-                    group.bytes += item.texts.nbytes
+                    continue
+                group.batches.append(item.tagged(file_id))
+                group.rows += len(item)
+                group.bytes += item.texts.nbytes
+                if group.bytes - mark[2] > MAX_GROUPED_BYTES:
+                    stream.close()
+                    del group.batches[mark[0] :], group.held[file_id], group.members[-1]
+                    group.rows, group.bytes = mark[1], mark[2]
+                    return False
         except (UnreadableFile, InputError) as exc:
             _unreadable(result, exc)
+        # A later input of the group with the same bytes is skipped as this one's copy.
+        self._known.add(LedgerEntry(file_id, inp.name, INGESTING), size, mtime_ns, member.sha)
         result.seconds = time.perf_counter() - started
+        return True
 
     def _submit(self, group: _Group) -> _Group | None:
         """Put a group's inputs in the ledger and its records in the loaders' hands."""
@@ -519,7 +537,7 @@ class _Raised:
     exc: BaseException
 
 
-def _guarded(frames: Iterator[Batch | Reject]) -> Iterator[Batch | Reject]:
+def _guarded(frames: Iterator[Batch | Reject]) -> Generator[Batch | Reject, None, None]:
     """Framed items until the stream itself breaks; a broken compressed stream becomes a reject."""
     try:
         yield from frames
