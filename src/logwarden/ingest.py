@@ -285,12 +285,12 @@ class Ingestor:
         self.loaders.commit()
         share = (group.seconds + time.perf_counter() - started) / max(len(results), 1)
         finished = []
-        for result in results.values():
+        for _, member in group.read():
+            result = member.result
             if result.status == "stored" and result.rejected:
                 result.status = "partial"
             result.seconds += share
-        for _, member in group.read():
-            finished.append(self._finished(member.inp, member.sha, member.size, member.mtime_ns, member.result))
+            finished.append(self._finished(member.inp, member.sha, member.size, member.mtime_ns, result))
         self.db.finish_files(finished)
         group.settled = True
         yield from (member.result for member in group.members)
