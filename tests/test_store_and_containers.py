@@ -86,8 +86,10 @@ def test_interrupted_ingest_leaves_no_half_file(
 def test_small_files_stored_together_keep_their_own_accounts(
     tmp_path: Path, ingest: IngestFn, case: CaseDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A group closes every 250 rows here, so the folder is stored in several groups.
+    # A group closes every 250 rows here and groups are finished two at a time, so the folder
+    # is stored in several groups and finished in several steps.
     monkeypatch.setattr(ingest_module, "GROUP_ROWS", 250)
+    monkeypatch.setattr(ingest_module, "SETTLE_ROWS", 500)
     tree = tmp_path / "hours"
     tree.mkdir()
     for hour in range(12):

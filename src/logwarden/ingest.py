@@ -26,7 +26,7 @@ from logwarden.formats.framing.csvrows import CsvOptions, DateOrder
 from logwarden.formats.framing.sniff import UnreadableFile, frame_file
 from logwarden.formats.records import MACROS
 from logwarden.formats.repair import Failed, Repaired, repair, unknown_shape
-from logwarden.loader import LoaderPool, Stored
+from logwarden.loader import LOADERS, ROWS_PER_COMMIT, LoaderPool, Stored
 from logwarden.store.database import (
     INGESTING,
     ROW_GROUP_ROWS,
@@ -47,6 +47,8 @@ GROUP_BYTES = BATCH_BYTES
 # A small compressed input can hold far more (a gzip bomb, thousands of times more): past
 # this much text it leaves the group and is streamed on its own like a large input.
 MAX_GROUPED_BYTES = 2 * BATCH_BYTES
+# Groups are finished when the loaders have about this many rows to commit: whole row groups.
+SETTLE_ROWS = LOADERS * ROWS_PER_COMMIT
 
 
 class StrictStop(Exception):
@@ -140,6 +142,8 @@ class Ingestor:
         self._known = _Known([])
         self._file_ids: list[int] = []
         self._held: dict[int, list[RejectRow]] = {}
+        # Results of the inputs whose records the loaders hold, by file id.
+        self._in_flight: dict[int, FileResult] = {}
 
     def close(self) -> None:
         self.loaders.close()
@@ -168,10 +172,11 @@ class Ingestor:
     def _ingest_all(self, inputs: list[InputFile], sizes: list[int]) -> Iterator[FileResult]:
         """Each input's result, in input order.
 
-        Small inputs are read into a group; while the loaders store one group the next is
-        read, and a group's results come out once the loaders are done with it.
+        Small inputs are read into a group, handed to the loaders a group at a time and
+        finished a few groups at a time: a loader commit every group would leave row groups
+        part full, which DuckDB then rewrites at every checkpoint.
         """
-        reading, storing = _Group(), None
+        reading, storing = _Group(), list[_Group]()
         try:
             for inp, size in zip(inputs, sizes, strict=True):
                 self.progress.file_started(inp.name, size)
@@ -180,25 +185,24 @@ class Ingestor:
                 if not one_at_a_time:
                     one_at_a_time = not self._read_small(inp, size, reading)
                 if one_at_a_time:
+                    self._submit(reading, storing)
+                    reading = _Group()
                     yield from self._settle(storing)
-                    storing, reading = self._submit(reading), _Group()
-                    yield from self._settle(storing)
-                    storing = None
                     result = self.ingest_file(inp)
                     result.size = size
                     yield result
                     continue
                 if reading.rows >= GROUP_ROWS or reading.bytes >= GROUP_BYTES:
-                    yield from self._settle(storing)
-                    storing, reading = self._submit(reading), _Group()
-            yield from self._settle(storing)
-            storing = self._submit(reading)
+                    self._submit(reading, storing)
+                    reading = _Group()
+                    if sum(g.rows for g in storing) >= SETTLE_ROWS:
+                        yield from self._settle(storing)
+            self._submit(reading, storing)
             yield from self._settle(storing)
         except BaseException:
             # What `reading` read is not in the case yet; what `storing` stored goes.
             self.loaders.rollback()
-            if storing is not None and not storing.settled:
-                self.db.abandon_files([file_id for file_id, _ in storing.read()])
+            self.db.abandon_files([file_id for g in storing if not g.settled for file_id, _ in g.read()])
             raise
 
     def _read_small(self, inp: InputFile, size: int, group: _Group) -> bool:
@@ -247,53 +251,57 @@ class Ingestor:
         result.seconds = time.perf_counter() - started
         return True
 
-    def _submit(self, group: _Group) -> _Group | None:
+    def _submit(self, group: _Group, storing: list[_Group]) -> None:
         """Put a group's inputs in the ledger and its records in the loaders' hands."""
         if not group.members:
-            return None
+            return
         started = time.perf_counter()
         # The rows a loader commits must already belong to a file marked `ingesting`.
         self.db.begin_files(
             [(file_id, m.inp.name) for file_id, m in group.read()],
             [row for rows in group.held.values() for row in rows],
         )
+        storing.append(group)
         if self._held is group.held:
             self._held = {}
-        try:
-            if group.batches:
-                batch = Batch.concat(group.batches)
-                half = len(batch) // 2
-                # Both loaders take a share.
-                for part in batch.split(half) if half else (batch,):
-                    self.loaders.submit(part)
-        except BaseException:
-            self.loaders.rollback()
-            self.db.abandon_files([file_id for file_id, _ in group.read()])
-            raise
-        group.batches = []
+        self._in_flight.update((file_id, m.result) for file_id, m in group.read())
+        if group.batches:
+            batch = Batch.concat(group.batches)
+            group.batches = []
+            half = len(batch) // 2
+            # Both loaders take a share.
+            for part in batch.split(half) if half else (batch,):
+                self.loaders.submit(part)
+        # Absorbing as results come lets their batches go.
+        for stored in self.loaders.finished():
+            self._absorb(stored, self._in_flight)
         group.seconds = time.perf_counter() - started
-        return group
 
-    def _settle(self, group: _Group | None) -> Iterator[FileResult]:
-        """Wait for the loaders to store a submitted group, then finish and yield its results."""
-        if group is None:
+    def _settle(self, storing: list[_Group]) -> Iterator[FileResult]:
+        """Wait for the loaders to store the submitted groups, then finish and yield their results."""
+        if not storing:
             return
-        results = {file_id: m.result for file_id, m in group.read()}
         started = time.perf_counter()
         for stored in self.loaders.drain():
-            self._absorb(stored, results)
+            self._absorb(stored, self._in_flight)
         self.loaders.commit()
-        share = (group.seconds + time.perf_counter() - started) / max(len(results), 1)
+        elapsed = sum(g.seconds for g in storing) + time.perf_counter() - started
+        share = elapsed / max(len(self._in_flight), 1)
         finished = []
-        for _, member in group.read():
-            result = member.result
-            if result.status == "stored" and result.rejected:
-                result.status = "partial"
-            result.seconds += share
-            finished.append(self._finished(member.inp, member.sha, member.size, member.mtime_ns, result))
+        for group in storing:
+            for _, member in group.read():
+                result = member.result
+                if result.status == "stored" and result.rejected:
+                    result.status = "partial"
+                result.seconds += share
+                finished.append(self._finished(member.inp, member.sha, member.size, member.mtime_ns, result))
         self.db.finish_files(finished)
-        group.settled = True
-        yield from (member.result for member in group.members)
+        results = [member.result for group in storing for member in group.members]
+        for group in storing:
+            group.settled = True
+        storing.clear()
+        self._in_flight.clear()
+        yield from results
 
     @property
     def _csv(self) -> CsvOptions:

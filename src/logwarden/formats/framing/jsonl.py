@@ -36,6 +36,10 @@ def frame_jsonl(stream: BinaryIO) -> FrameStream:
         buf = np.empty(len(carry) + BATCH_BYTES, dtype=np.uint8)
         buf[: len(carry)] = np.frombuffer(carry, dtype=np.uint8)
         filled, broken = _fill(stream, buf.data, len(carry))
+        if filled < len(buf) // 2:
+            # A small file's records would keep all 16 MB alive (in memory, in huge pages) as
+            # long as the store holds them: give them a buffer of their own size.
+            buf = buf[:filled].copy()
         view = buf.data[:filled]
         raw = buf[:filled]
         newline_at = np.flatnonzero(raw == _NL)
