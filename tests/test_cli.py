@@ -82,3 +82,26 @@ def test_a_blob_tree_lists_only_the_files_that_need_a_look(tmp_path: Path) -> No
     again = runner.invoke(app, ["ingest", str(tree), "--db", db])
     assert again.exit_code == 0 and "61 more files" in again.output and "skipped" in again.output
     assert "h=99.json" not in again.output
+
+
+def test_progress_follows_reading_while_small_files_finish_later() -> None:
+    import io
+
+    from rich.console import Console
+
+    from logwarden.ingest import FileResult
+    from logwarden.outputs.console import RichProgressDisplay
+
+    display = RichProgressDisplay(Console(file=io.StringIO(), force_terminal=True))
+    display.start(total_files=2, total_bytes=300)
+    display.file_started("a.json", 100)
+    display.bytes_read(150)  # sniffing reads the start twice: never more than the file
+    display.file_started("b.json", 200)
+    display.bytes_read(50)
+    task = display._bar.tasks[0]
+    assert task.completed == 150 and task.fields["files"] == "0/2"
+    display.file_done(FileResult("a.json", size=100))
+    assert task.completed == 150 and task.fields["files"] == "1/2"
+    display.bytes_read(150)
+    display.file_done(FileResult("b.json", size=200))
+    assert task.completed == 300 and task.fields["files"] == "2/2"

@@ -151,7 +151,9 @@ class RichProgressDisplay(Progress):
         self._task = self._bar.add_task("ingest", total=0, files="0/0", records=0, rate="")
         self._done_files = 0
         self._total_files = 0
-        self._done_bytes = 0
+        # Bytes of the inputs read before the current one: small inputs are finished in groups
+        # well after they are read, so the bar follows reading, and the file count finishing.
+        self._read_before = 0
         self._file_bytes = 0
         self._file_size = 0
         self._records = 0
@@ -162,6 +164,7 @@ class RichProgressDisplay(Progress):
         self._bar.update(self._task, total=total_bytes, files=f"0/{total_files}")
 
     def file_started(self, name: str, size: int) -> None:
+        self._read_before += self._file_size
         self._file_bytes = 0
         self._file_size = size
 
@@ -175,8 +178,6 @@ class RichProgressDisplay(Progress):
 
     def file_done(self, result: FileResult) -> None:
         self._done_files += 1
-        self._done_bytes += result.size
-        self._file_bytes = 0
         self._refresh()
         if self._done_files == self._total_files:
             self._bar.stop()
@@ -185,7 +186,7 @@ class RichProgressDisplay(Progress):
         task = self._bar.tasks[0]
         elapsed = task.elapsed or 0.0
         # Sniffing reads a file's start twice; never show more of a file than it has.
-        done = self._done_bytes + min(self._file_bytes, self._file_size)
+        done = self._read_before + min(self._file_bytes, self._file_size)
         rate = f"{done / elapsed / 1e6:.1f} MB/s" if elapsed > 0 else ""
         self._bar.update(
             self._task,
