@@ -145,6 +145,29 @@ def test_a_small_gzip_that_expands_a_lot_is_read_on_its_own(
     assert count(case) == 2010
 
 
+@pytest.mark.parametrize(("limit", "value"), [("GROUP_BYTES", 2000), ("GROUP_FILES", 2)])
+def test_groups_close_on_held_rejects_and_file_count(
+    tmp_path: Path, ingest: IngestFn, monkeypatch: pytest.MonkeyPatch, limit: str, value: int
+) -> None:
+    # Rejects found while reading (here: lines that are not UTF-8) are held until the group is
+    # stored; a folder of mostly garbage stores few rows, yet they must not grow without bound.
+    monkeypatch.setattr(ingest_module, limit, value)
+    submitted: list[int] = []
+    original = Ingestor._submit
+
+    def counting(self: Ingestor, group, storing):  # type: ignore[no-untyped-def]
+        submitted.append(len(group.members))
+        original(self, group, storing)
+
+    monkeypatch.setattr(Ingestor, "_submit", counting)
+    for k in range(5):
+        junk = b"".join(b'{"bad": "\xc3\x28 %d %d"}\n' % (k, i) for i in range(10))
+        (tmp_path / f"junk{k}.json").write_bytes(lines(1, k) + junk)
+    report = ingest(tmp_path)
+    assert (report.stored, report.rejected) == (5, 50)
+    assert max(submitted) <= 2 and sum(submitted) == 5
+
+
 def test_small_and_large_inputs_each_reported_once_in_order(
     tmp_path: Path, ingest: IngestFn, monkeypatch: pytest.MonkeyPatch
 ) -> None:

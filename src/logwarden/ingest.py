@@ -44,6 +44,7 @@ MAX_REJECTS_KEPT = 1000
 SMALL_FILE_BYTES = 4 << 20
 GROUP_ROWS = ROW_GROUP_ROWS
 GROUP_BYTES = BATCH_BYTES
+GROUP_FILES = 1000
 # A small compressed input can hold far more (a gzip bomb, thousands of times more): past
 # this much text it leaves the group and is streamed on its own like a large input.
 MAX_GROUPED_BYTES = 2 * BATCH_BYTES
@@ -192,7 +193,7 @@ class Ingestor:
                     result.size = size
                     yield result
                     continue
-                if reading.rows >= GROUP_ROWS or reading.bytes >= GROUP_BYTES:
+                if reading.rows >= GROUP_ROWS or reading.bytes >= GROUP_BYTES or len(reading.members) >= GROUP_FILES:
                     self._submit(reading, storing)
                     reading = _Group()
                     if sum(g.rows for g in storing) >= SETTLE_ROWS:
@@ -246,6 +247,8 @@ class Ingestor:
                     return False
         except (UnreadableFile, InputError) as exc:
             _unreadable(result, exc)
+        # Held rejects weigh on the group too: a folder of garbage stores no rows at all.
+        group.bytes += sum(len(row[4]) + len(row[5]) for row in group.held[file_id])
         # A later input of the group with the same bytes is skipped as this one's copy.
         self._known.add(LedgerEntry(file_id, inp.name, INGESTING), size, mtime_ns, member.sha)
         result.seconds = time.perf_counter() - started
