@@ -203,7 +203,7 @@ class Ingestor:
         except BaseException:
             # What `reading` read is not in the case yet; what `storing` stored goes.
             self.loaders.rollback()
-            self.db.abandon_files([file_id for g in storing if not g.settled for file_id, _ in g.read()])
+            self.db.abandon_files([file_id for g in storing for file_id, _ in g.read()])
             raise
 
     def _read_small(self, inp: InputFile, size: int, group: _Group) -> bool:
@@ -293,15 +293,10 @@ class Ingestor:
         finished = []
         for group in storing:
             for _, member in group.read():
-                result = member.result
-                if result.status == "stored" and result.rejected:
-                    result.status = "partial"
-                result.seconds += share
-                finished.append(self._finished(member.inp, member.sha, member.size, member.mtime_ns, result))
+                member.result.seconds += share
+                finished.append(self._finished(member.sha, member.size, member.mtime_ns, member.result))
         self.db.finish_files(finished)
         results = [member.result for group in storing for member in group.members]
-        for group in storing:
-            group.settled = True
         storing.clear()
         self._in_flight.clear()
         yield from results
@@ -334,7 +329,7 @@ class Ingestor:
                     return _skipped(FileResult(inp.name), exc.entry)
                 raise
         result.seconds = time.perf_counter() - started
-        self.db.finish_files([self._finished(inp, sha.result(), size, mtime_ns, result)])
+        self.db.finish_files([self._finished(sha.result(), size, mtime_ns, result)])
         self._known.add(LedgerEntry(file_id, inp.name, result.status), size, mtime_ns, sha.result())
         return result
 
@@ -366,8 +361,6 @@ class Ingestor:
             _unreadable(result, exc)
             if self.options.strict:
                 raise StrictStop(f"{inp.name}: {exc}") from exc
-        if result.status == "stored" and result.rejected:
-            result.status = "partial"
 
     def _absorb(self, stored: Stored, results: dict[int, FileResult]) -> None:
         """Count what a loader stored; give its leftovers a second chance or a reason."""
@@ -417,10 +410,12 @@ class Ingestor:
         if self.options.strict:
             raise StrictStop(f"{result.path}, {where}: {message}")
 
-    def _finished(self, inp: InputFile, sha: str, size: int, mtime_ns: int, result: FileResult) -> FinishedFile:
+    def _finished(self, sha: str, size: int, mtime_ns: int, result: FileResult) -> FinishedFile:
+        """The ledger rows of an input read to its end (a stored one with rejects is partial)."""
         assert result.file_id is not None
+        if result.status == "stored" and result.rejected:
+            result.status = "partial"
         entry = {
-            "path": inp.name,
             "sha256": sha,
             "size": size,
             "mtime_ns": mtime_ns,
@@ -478,7 +473,6 @@ class _Group:
     rows: int = 0
     bytes: int = 0
     seconds: float = 0.0
-    settled: bool = False
 
     def read(self) -> Iterator[tuple[int, _Member]]:
         """The members read into the group (not skipped), with their file ids."""

@@ -54,24 +54,26 @@ def render_ingest(console: Console, report: IngestReport) -> None:
         ("status", "left"),
     ):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    listed = report.files
-    if len(listed) > FILES_LISTED:
+    listed, summed = report.files, []
+    if len(report.files) > FILES_LISTED:
         # A blob tree has thousands of hourly files: list those that need a look.
         listed = [f for f in report.files if f.status not in ("stored", "skipped")]
         clean = [f for f in report.files if f.status == "stored"]
         skipped = sum(f.status == "skipped" for f in report.files)
+        if clean:
+            shapes = ", ".join(sorted({f.container for f in clean}))
+            read, stored = sum(f.read for f in clean), sum(f.stored for f in clean)
+            note = "stored (each file: `logwarden stats`)"
+            summed.append((f"{len(clean):,} more files", shapes, f"{read:,}", f"{stored:,}", "0", note))
+        if skipped:
+            summed.append((f"{skipped:,} more files", "", "0", "0", "0", "skipped: already in this case"))
     for f in listed:
         status = f.status + (f": {f.message}" if f.message else "")
         table.add_row(
             Text(_under(f.path, root)), f.container, f"{f.read:,}", f"{f.stored:,}", f"{f.rejected:,}", Text(status)
         )
-    if listed is not report.files and clean:
-        shapes = ", ".join(sorted({f.container for f in clean}))
-        read, stored = sum(f.read for f in clean), sum(f.stored for f in clean)
-        note = "stored (each file: `logwarden stats`)"
-        table.add_row(f"{len(clean):,} more files", shapes, f"{read:,}", f"{stored:,}", "0", note)
-    if listed is not report.files and skipped:
-        table.add_row(f"{skipped:,} more files", "", "0", "0", "0", "skipped: already in this case")
+    for row in summed:
+        table.add_row(*row)
     table.add_row("total", "", f"{report.read:,}", f"{report.stored:,}", f"{report.rejected:,}", "", end_section=True)
     console.print(table)
     shown = 0

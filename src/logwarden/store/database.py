@@ -96,7 +96,7 @@ RejectRow = tuple[int, int | None, int | None, str, str, str]
 
 @dataclass(frozen=True)
 class FinishedFile:
-    """One input's ledger rows: its entry (`_ENTRY_FIELDS`), rows per (table, format), rejects per reason."""
+    """One input's ledger rows: its entry (`_ENTRY_COLUMNS`), rows per (table, format), rejects per reason."""
 
     file_id: int
     entry: dict[str, Any]
@@ -207,25 +207,22 @@ class CaseDatabase(Session):
         return [(LedgerEntry(fid, path, status), size, mtime, sha) for fid, path, status, size, mtime, sha in rows]
 
     def begin_file(self, path: str) -> int:
-        """Register one input as being ingested, and give it a file id.
-
-        Its rows are committed in slices (one transaction for a 5 GB file would hold it
-        all in memory) and stay invisible until `finish_files`: the views hide rows of
-        files still marked `ingesting`, and `recover` removes them after a crash.
-        """
-        (row,) = self.run(
-            "INSERT INTO IngestFiles (FileId, Path, Status, IngestedAt) "
-            "VALUES (nextval('lw_file_ids'), ?, ?, now()) RETURNING FileId",
-            [path, INGESTING],
-        )
-        return int(row[0])
+        """Register one input as being ingested, and give it a file id."""
+        (file_id,) = self.reserve_file_ids(1)
+        self.begin_files([(file_id, path)], [])
+        return file_id
 
     def reserve_file_ids(self, n: int) -> list[int]:
         """`n` file ids for inputs that `begin_files` will register; unused ones leave gaps."""
         return [int(r[0]) for r in self.run("SELECT nextval('lw_file_ids') FROM range(?)", [n])]
 
     def begin_files(self, files: Sequence[tuple[int, str]], rejects: Sequence[RejectRow]) -> None:
-        """Register inputs with reserved ids as being ingested, with the rejects found reading them."""
+        """Register inputs with reserved ids as being ingested, with the rejects found reading them.
+
+        Their rows are committed in slices (one transaction for a 5 GB file would hold it
+        all in memory) and stay invisible until `finish_files`: the views hide rows of
+        files still marked `ingesting`, and `recover` removes them after a crash.
+        """
         if not files:
             return
         self.run("BEGIN TRANSACTION")
