@@ -142,7 +142,6 @@ class Ingestor:
         self.loaders = LoaderPool(db)
         self._known = _Known([])
         self._file_ids: list[int] = []
-        self._held: dict[int, list[RejectRow]] = {}
         # Results of the inputs whose records the loaders hold, by file id.
         self._in_flight: dict[int, FileResult] = {}
 
@@ -227,28 +226,27 @@ class Ingestor:
         if not self._file_ids:
             self._file_ids = self.db.reserve_file_ids(64)
         result.file_id = file_id = self._file_ids.pop(0)
-        group.held[file_id] = []
-        self._held = group.held
-        mark = (len(group.batches), group.rows, group.bytes)
+        held = group.held[file_id] = []
+        batches_before, rows_before, bytes_before = len(group.batches), group.rows, group.bytes
         try:
             result.container, frames = frame_file(lambda: inp.open(self.progress.bytes_read), self._csv)
             stream = _guarded(frames)
             for item in stream:
                 if isinstance(item, Reject):
-                    self._reject(file_id, result, item.where, item.reason, item.message, item.excerpt)
+                    self._reject(file_id, result, item.where, item.reason, item.message, item.excerpt, held)
                     continue
                 group.batches.append(item.tagged(file_id))
                 group.rows += len(item)
                 group.bytes += item.texts.nbytes
-                if group.bytes - mark[2] > MAX_GROUPED_BYTES:
+                if group.bytes - bytes_before > MAX_GROUPED_BYTES:
                     stream.close()
-                    del group.batches[mark[0] :], group.held[file_id], group.members[-1]
-                    group.rows, group.bytes = mark[1], mark[2]
+                    del group.batches[batches_before:], group.held[file_id], group.members[-1]
+                    group.rows, group.bytes = rows_before, bytes_before
                     return False
         except (UnreadableFile, InputError) as exc:
             _unreadable(result, exc)
         # Held rejects weigh on the group too: a folder of garbage stores no rows at all.
-        group.bytes += sum(len(row[4]) + len(row[5]) for row in group.held[file_id])
+        group.bytes += sum(len(row[4]) + len(row[5]) for row in held)
         # A later input of the group with the same bytes is skipped as this one's copy.
         self._known.add(LedgerEntry(file_id, inp.name, INGESTING), size, mtime_ns, member.sha)
         result.seconds = time.perf_counter() - started
@@ -265,8 +263,6 @@ class Ingestor:
             [row for rows in group.held.values() for row in rows],
         )
         storing.append(group)
-        if self._held is group.held:
-            self._held = {}
         self._in_flight.update((file_id, m.result) for file_id, m in group.read())
         if group.batches:
             batch = Batch.concat(group.batches)
@@ -396,15 +392,23 @@ class Ingestor:
             self.loaders.submit(retry.take(), second_pass=True)
 
     def _reject(
-        self, file_id: int, result: FileResult, where: Locator, reason: str, message: str, text: str = ""
+        self,
+        file_id: int,
+        result: FileResult,
+        where: Locator,
+        reason: str,
+        message: str,
+        text: str = "",
+        held: list[RejectRow] | None = None,
     ) -> None:
+        """Count a reject; keep the first ones in the ledger, or in `held` while the input is not in it yet."""
         result.rejected += 1
         result.reasons[reason] += 1
         if len(result.first_rejects) < MAX_REJECTS_KEPT:
             result.first_rejects.append((where, reason, message))
             row = (file_id, where.line, where.record, reason, message, text)
-            if file_id in self._held:
-                self._held[file_id].append(row)
+            if held is not None:
+                held.append(row)
             else:
                 self.db.add_rejects([row])
         if self.options.strict:
