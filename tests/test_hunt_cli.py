@@ -66,7 +66,9 @@ def setup(tmp_path: Path) -> tuple[Path, Path, Path]:
 
 def test_hunt_ingests_then_writes_jsonl(setup: tuple[Path, Path, Path]) -> None:
     rules, exports, db = setup
-    result = runner.invoke(app, ["hunt", str(exports), "--db", str(db), "--rules", str(rules), "--format", "jsonl"])
+    result = runner.invoke(
+        app, ["hunt", str(exports), "--db", str(db), "--rules", str(rules), "--no-builtin", "--format", "jsonl"]
+    )
     assert result.exit_code == 0, result.output
     lines = [json.loads(x) for x in result.stdout.splitlines() if x.startswith("{")]
     assert len(lines) == 1
@@ -80,7 +82,9 @@ def test_hunt_ingests_then_writes_jsonl(setup: tuple[Path, Path, Path]) -> None:
 
 def test_hunt_csv_neutralises_formulas(setup: tuple[Path, Path, Path]) -> None:
     rules, exports, db = setup
-    result = runner.invoke(app, ["hunt", str(exports), "--db", str(db), "--rules", str(rules), "--format", "csv"])
+    result = runner.invoke(
+        app, ["hunt", str(exports), "--db", str(db), "--rules", str(rules), "--no-builtin", "--format", "csv"]
+    )
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert rows[0]["actor"] == '\'=HYPERLINK("x")'
 
@@ -93,7 +97,7 @@ def test_neutralise(cell: str) -> None:
 
 def test_rules_check_names_what_cannot_run(setup: tuple[Path, Path, Path]) -> None:
     rules, _, _ = setup
-    result = runner.invoke(app, ["rules", "check", "--rules", str(rules)])
+    result = runner.invoke(app, ["rules", "check", "--rules", str(rules), "--no-builtin"])
     assert result.exit_code == 1
     assert "broken.yml" in result.stdout and "NoSuchField" in result.stdout
     assert "1 rules compile, 1 do not" in result.stdout
@@ -101,13 +105,17 @@ def test_rules_check_names_what_cannot_run(setup: tuple[Path, Path, Path]) -> No
 
 def test_rules_list_and_show(setup: tuple[Path, Path, Path]) -> None:
     rules, _, _ = setup
-    listed = runner.invoke(app, ["rules", "list", "--rules", str(rules)])
+    listed = runner.invoke(app, ["rules", "list", "--rules", str(rules), "--no-builtin"])
     assert "0b7d2b8a-7c3e-4f4e-9d7e-2a1f3c9b8e01" in listed.stdout and "AzureActivity" in listed.stdout
-    shown = runner.invoke(app, ["rules", "show", "0b7d2b8a-7c3e-4f4e-9d7e-2a1f3c9b8e01", "--rules", str(rules)])
+    shown = runner.invoke(
+        app, ["rules", "show", "0b7d2b8a-7c3e-4f4e-9d7e-2a1f3c9b8e01", "--rules", str(rules), "--no-builtin"]
+    )
     assert "ILIKE ?" in shown.stdout and "'%/diagnosticSettings/delete'" in shown.stdout
 
 
 def test_hunt_table_on_terminal_output(setup: tuple[Path, Path, Path]) -> None:
     rules, exports, db = setup
-    result = runner.invoke(app, ["hunt", str(exports), "--db", str(db), "--rules", str(rules), "--format", "table"])
+    result = runner.invoke(
+        app, ["hunt", str(exports), "--db", str(db), "--rules", str(rules), "--no-builtin", "--format", "table"]
+    )
     assert "Diagnostic setting deleted" in result.stdout and "line 1" in result.stdout

@@ -123,6 +123,11 @@ RulesOption = Annotated[
 ]
 
 
+BuiltinOption = Annotated[
+    bool, typer.Option("--builtin/--no-builtin", help="Include the built-in tamper rule pack (default), or not.")
+]
+
+
 PlaceholdersOption = Annotated[
     Path | None,
     typer.Option("--placeholders", help="YAML file: placeholder name -> list of values, for |expand rules."),
@@ -143,18 +148,14 @@ def _placeholders(path: Path | None) -> dict[str, list[str]]:
     return {str(k): [str(v) for v in (vals if isinstance(vals, list) else [vals])] for k, vals in data.items()}
 
 
-def _load_rules(extra: list[Path] | None, placeholders: Path | None) -> list[Any]:
+def _load_rules(extra: list[Path] | None, placeholders: Path | None, builtin: bool = True) -> list[Any]:
     from logwarden.detectors.sigma.rules import load
 
-    return load(_rule_paths(extra), _placeholders(placeholders))
-
-
-def _rule_paths(extra: list[Path] | None) -> list[Path]:
-    paths = [p for p in [builtin_rules()] if p.exists()] + list(extra or [])
+    paths = ([builtin_rules()] if builtin else []) + list(extra or [])
     if not paths:
-        err.print("No rules: this build has no built-in rule pack yet; give rules with --rules.", markup=False)
+        err.print("No rules: give rules with --rules, or leave out --no-builtin.", markup=False)
         raise typer.Exit(2)
-    return paths
+    return load(paths, _placeholders(placeholders))
 
 
 @app.command()
@@ -162,6 +163,7 @@ def hunt(
     paths: Annotated[list[Path] | None, typer.Argument(help="Exports to ingest first (optional).")] = None,
     db: DbOption = DEFAULT_DB,
     rules: RulesOption = None,
+    builtin: BuiltinOption = True,
     placeholders: PlaceholdersOption = None,
     format: Annotated[AlertFormat | None, typer.Option("--format", help="table (on a terminal), jsonl, csv")] = None,
 ) -> None:
@@ -169,7 +171,7 @@ def hunt(
     from logwarden.detectors.sigma.hunt import hunt as run_hunt
     from logwarden.outputs.alerts import write_csv, write_jsonl, write_table
 
-    compiled = _load_rules(rules, placeholders)
+    compiled = _load_rules(rules, placeholders, builtin)
     for rule in compiled:
         if rule.error:
             err.print(Text(f"rule skipped: {rule.source}: {rule.title}: {rule.error}"), style="yellow")
@@ -199,17 +201,21 @@ app.add_typer(rules_app, name="rules")
 
 
 @rules_app.command("list")
-def rules_list(rules: RulesOption = None, placeholders: PlaceholdersOption = None) -> None:
+def rules_list(
+    rules: RulesOption = None, builtin: BuiltinOption = True, placeholders: PlaceholdersOption = None
+) -> None:
     """Every rule: id, level, table and title."""
-    for rule in _load_rules(rules, placeholders):
+    for rule in _load_rules(rules, placeholders, builtin):
         state = rule.table or ("correlation" if rule.query else "ERROR")
         out.print(Text(f"{rule.id}  {rule.level:<13} {state:<16} {rule.title}"), soft_wrap=True)
 
 
 @rules_app.command("check")
-def rules_check(rules: RulesOption = None, placeholders: PlaceholdersOption = None) -> None:
+def rules_check(
+    rules: RulesOption = None, builtin: BuiltinOption = True, placeholders: PlaceholdersOption = None
+) -> None:
     """Compile every rule; name each one that cannot run, and why. Exit 1 if any cannot."""
-    compiled = _load_rules(rules, placeholders)
+    compiled = _load_rules(rules, placeholders, builtin)
     bad = [r for r in compiled if r.error]
     for rule in bad:
         out.print(Text(f"{rule.source}: {rule.title or rule.id}: {rule.error}"), soft_wrap=True)
@@ -218,11 +224,13 @@ def rules_check(rules: RulesOption = None, placeholders: PlaceholdersOption = No
 
 
 @rules_app.command("show")
-def rules_show(rule_id: str, rules: RulesOption = None, placeholders: PlaceholdersOption = None) -> None:
+def rules_show(
+    rule_id: str, rules: RulesOption = None, builtin: BuiltinOption = True, placeholders: PlaceholdersOption = None
+) -> None:
     """One rule: its source file, table and the SQL it runs (values shown as bound parameters)."""
     from logwarden.detectors.sigma.compiler import link
 
-    for rule in _load_rules(rules, placeholders):
+    for rule in _load_rules(rules, placeholders, builtin):
         if rule.id == rule_id or rule.title == rule_id:
             out.print(Text(f"{rule.title}\nid: {rule.id}\nlevel: {rule.level}\ntags: {' '.join(rule.tags)}"))
             out.print(Text(f"source: {rule.source}\ntable: {rule.table}"))
@@ -236,6 +244,29 @@ def rules_show(rule_id: str, rules: RulesOption = None, placeholders: Placeholde
             return
     err.print(Text(f"no rule with id or title {rule_id!r}"))
     raise typer.Exit(2)
+
+
+class CoverageFormat(StrEnum):
+    table = "table"
+    markdown = "markdown"
+
+
+@rules_app.command("coverage")
+def rules_coverage(
+    rules: RulesOption = None,
+    builtin: BuiltinOption = True,
+    format: Annotated[CoverageFormat, typer.Option("--format", help="table or markdown")] = CoverageFormat.table,
+) -> None:
+    """The tamper catalogue: per behaviour, the rules covering it (with their test cases) and the
+    public rule sets that do."""
+    from logwarden.detectors.sigma.coverage import coverage
+    from logwarden.outputs.coverage import coverage_markdown, render_coverage
+
+    items = coverage(_load_rules(rules, None, builtin))
+    if format is CoverageFormat.markdown:
+        sys.stdout.write(coverage_markdown(items))
+    else:
+        render_coverage(out, items)
 
 
 def main() -> None:

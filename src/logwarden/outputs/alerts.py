@@ -27,6 +27,8 @@ COLUMNS = (
     "ip",
     "target",
     "operation",
+    "outcome",
+    "detail",
     "rule_id",
     "tags",
     "table",

@@ -105,6 +105,15 @@ AZURE_ACTIVITY = Table(
     ),
     derived=(
         ("_ResourceId", TEXT, "lower(ResourceId)"),
+        # logwarden's, not Sentinel's: the resource a diagnostic setting or data-collection-rule
+        # association hangs off (lower case), or the resource itself; rules key on it to tell a
+        # setting removed along with its resource from one removed on its own.
+        (
+            "ParentResourceId",
+            TEXT,
+            r"regexp_replace(lower(ResourceId), "
+            r"'/providers/microsoft\.insights/(diagnosticsettings|datacollectionruleassociations)/[^/]+$', '')",
+        ),
         ("Properties", TEXT, "CAST(Properties_d AS VARCHAR)"),
         *((name, JSON, _from_raw(spec)) for name, spec in FROM_RAW["AzureActivity"].items()),
         ("Type", TEXT, "'AzureActivity'"),

@@ -187,6 +187,9 @@ class Compiler:
         if ref.parameter is not None:
             return f"lw_param({column}, ?)", [ref.parameter]
         if ref.path is not None:
+            if ref.within is not None:
+                document, params = self._document(ref)
+                return f"json_extract_string({document}, ?)", [*params, ref.path]
             if "\x00" in ref.path:  # not shareable as a literal: extract it on its own
                 return f"json_extract_string({column}, ?)", [ref.path]
             return path_token(ref.column, ref.path), []
@@ -194,16 +197,29 @@ class Compiler:
             return f"strftime({column}, '%Y-%m-%dT%H:%M:%S.%fZ')", []
         return f"CAST({column} AS VARCHAR)", []
 
+    def _document(self, ref: FieldRef) -> tuple[str, list[Any]]:
+        """SQL of the JSON text a field's path applies to: its column, or a JSON string inside it."""
+        if ref.within is None:
+            return f'"{ref.column}"', []
+        # The string is attacker-controlled: text that is not JSON reads as missing, never an error.
+        if any("\x00" in p for p in ref.within):
+            found = ", ".join(f'json_extract_string("{ref.column}", ?)' for _ in ref.within)
+            return f"TRY_CAST(coalesce({found}) AS JSON)", list(ref.within)
+        found = ", ".join(path_token(ref.column, p) for p in ref.within)
+        return f"TRY_CAST(coalesce({found}) AS JSON)", []
+
     def _on_value(self, ref: FieldRef, test: str, params: list[Any], absent_matches: bool = False) -> Predicate:
         """`test` (written over `{v}`) applied to the field; for a list, true if any element passes."""
         if ref.many:
             assert ref.path is not None
-            values = f'json_extract_string("{ref.column}", ?)'
+            document, document_params = self._document(ref)
+            values = f"json_extract_string({document}, ?)"
+            head = [*document_params, ref.path]
             if absent_matches:
                 # null / not-exists over a list: true when no element has a value
-                return Predicate(f"(len(list_filter(coalesce({values}, []), lambda v: v IS NOT NULL)) = 0)", [ref.path])
+                return Predicate(f"(len(list_filter(coalesce({values}, []), lambda v: v IS NOT NULL)) = 0)", head)
             any_element = f"(len(list_filter({values}, lambda v: {test.format(v='v')})) > 0)"
-            return Predicate(any_element, [ref.path, *params])
+            return Predicate(any_element, [*head, *params])
         scalar, scalar_params = self.scalar(ref)
         # The value comes first in the SQL text, so its parameters go before the test's own.
         return Predicate("(" + test.format(v=scalar) + ")", [*scalar_params, *params])

@@ -34,6 +34,8 @@ from sigma.correlations import (
 
 from logwarden.detectors.sigma.compiler import Compiler, Predicate, UnsupportedRule, link
 from logwarden.detectors.sigma.fieldmap import resolve
+from logwarden.detectors.sigma.operations import OPERATION_KEYS, SUMMARY, rank_sql
+from logwarden.store.sql import sql_str
 from logwarden.store.tables import TABLES
 
 _OPS = {
@@ -67,7 +69,8 @@ class BaseRule:
 
 
 def compile_correlation(rule: SigmaCorrelationRule, bases: dict[str, BaseRule]) -> Predicate:
-    """The whole query; its rows are (time, actor, ip, target, operation, path, line, record)."""
+    """The whole query; its rows are (time, actor, ip, target, operation, path, line, record, outcome,
+    detail), the first eight from the event the alert is anchored on."""
     refs = [r.reference for r in (rule.rules or [])] or _referenced(rule)
     missing = [r for r in refs if r not in bases]
     if missing:
@@ -79,18 +82,26 @@ def compile_correlation(rule: SigmaCorrelationRule, bases: dict[str, BaseRule]) 
     selects, params = [], []
     for ref in refs:
         base = bases[ref]
-        columns = [f"'{_i(refs, ref)}' AS r"]
+        actor, ip, target, operation = SUMMARY[base.table]
+        columns = [f"'{_i(refs, ref)}' AS r", f"{actor} AS who", f"{ip} AS ip", f"{target} AS on_what"]
+        columns.append(f"{operation} AS op")
         for g, name in enumerate(groups):
             sql, p = _field_sql(rule, ref, base.table, name)
-            columns.append(f"{sql} AS g{g}")
+            # Sigma compares strings case-insensitively; so do groups (`/SUBSCRIPTIONS/..` = `/subscriptions/..`).
+            columns.append(f"lower(CAST({sql} AS VARCHAR)) AS g{g}")
             params += p
         if value_field is not None:
             sql, p = _field_sql(rule, ref, base.table, value_field)
             columns.append(f"{sql} AS val")
             params += p
+        key, status = OPERATION_KEYS.get(base.table, ("NULL", "NULL"))
+        # An ARM operation's Start and Success are one event here: its most final.
+        once = f" QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {rank_sql(status)}, t.TimeGenerated DESC) = 1"
         selects.append(
-            f"SELECT t.TimeGenerated AS t, {', '.join(columns)}, f.Path AS path, t._Line AS line, t._Record AS rec "
+            f"SELECT t.TimeGenerated AS t, {', '.join(columns)}, f.Path AS path, t._Line AS line, t._Record AS rec, "
+            f"{status} AS outcome "
             f'FROM "{base.table}" t LEFT JOIN IngestFiles f ON f.FileId = t._FileId WHERE {link(base.predicate.sql)}'
+            + (once if base.table in OPERATION_KEYS else "")
         )
         params += base.predicate.params
     partition = ", ".join(f"g{g}" for g in range(len(groups))) or "NULL"
@@ -116,11 +127,13 @@ def compile_correlation(rule: SigmaCorrelationRule, bases: dict[str, BaseRule]) 
     else:
         raise UnsupportedRule(f"correlation type {rule.type.name.lower()} is not supported")
 
-    group_text = " || ', ' || ".join(f"coalesce(CAST(g{g} AS VARCHAR), '-')" for g in range(len(groups))) or "NULL"
+    # The group's values are log text: bound as data by DuckDB, only the names are written here.
+    group_text = " || ', ' || ".join(f"coalesce(g{g}, '-')" for g in range(len(groups)))
+    detail = f"what || {sql_str(' per ' + ', '.join(groups) + ': ')} || {group_text}" if groups else "what"
     sql = (
         f"WITH m AS ({matches}), a AS ({anchors}), "
         f"b AS (SELECT *, lag(t) OVER (PARTITION BY {partition} ORDER BY t) AS prev FROM a) "
-        f"SELECT t, {group_text}, NULL, NULL, what, path, line, rec FROM b "
+        f"SELECT t, who, ip, on_what, op, path, line, rec, outcome, {detail} FROM b "
         f"WHERE prev IS NULL OR t - prev > INTERVAL {span} SECONDS ORDER BY t"
     )
     return Predicate(sql, params)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sigma.rule import SigmaLogSource
 
-from logwarden.store.tables import JSON, TABLES, Table
+from logwarden.store.tables import JSON, RAW_COLUMN, TABLES, Table
 
 
 class UnmappedField(Exception):
@@ -32,6 +32,9 @@ class FieldRef:
     path: str | None = None
     many: bool = False  # the path crosses an array: the rule matches if any element does
     parameter: str | None = None  # an Exchange cmdlet parameter, looked up by name
+    # JSON paths below `column` (spellings of one key: `requestbody`, `requestBody`) to a string
+    # that itself holds JSON (an ARM request body); `path` then applies to that parsed string.
+    within: tuple[str, ...] | None = None
 
 
 # Sigma logsource (product, service) -> table. Services may also be named by their table.
@@ -143,7 +146,28 @@ _ALIASES: dict[str, dict[str, str | tuple[str, str]]] = {
 }
 
 # JSON keys whose values are arrays: a path through them is "any element".
-_ARRAYS = {"targetresources", "modifiedproperties", "additionaldetails", "parameters", "folders", "affecteditems"}
+_ARRAYS = {
+    "targetresources",
+    "modifiedproperties",
+    "additionaldetails",
+    "parameters",
+    "folders",
+    "affecteditems",
+    "logs",
+    "metrics",
+    "dataflows",
+    "actions",
+    "rules",
+    "receivers",
+}
+# JSON keys whose values are JSON written as a string: the Activity Log's `requestbody` and
+# `responseBody`, a Kubernetes audit event's `log`. A path may go on inside them
+# (`properties.requestbody.properties.retentionInDays`).
+_JSON_STRINGS = {"requestbody": "requestBody", "responsebody": "responseBody", "log": "log"}
+# Microsoft 365 records carry workload-specific fields no table column names (Defender XDR's
+# `SettingName`, ...): `AuditData.<path>` (or CloudAppEvents' `RawEventData.<path>`) reads them
+# from the record as received. A prefix is required so a misspelt column stays an error.
+_RAW_PREFIXES = ("auditdata.", "raweventdata.")
 
 
 def table_for(logsource: SigmaLogSource) -> Table:
@@ -178,6 +202,8 @@ def resolve(table: Table, field: str) -> FieldRef:
     if table.name == "OfficeActivity" and lowered.startswith("parameters."):
         # `Parameters.UnifiedAuditLogIngestionEnabled`: by name, never by position.
         return FieldRef("Parameters", parameter=field.split(".", 1)[1])
+    if table.name == "OfficeActivity" and lowered.startswith(_RAW_PREFIXES):
+        return _json_ref(RAW_COLUMN, field.split(".")[1:])
     # The longest prefix that names a column (directly, or through an alias of a JSON column).
     parts = field.split(".")
     for cut in range(len(parts) - 1, 0, -1):
@@ -193,9 +219,21 @@ def resolve(table: Table, field: str) -> FieldRef:
 def _json_ref(column: str, steps: list[str]) -> FieldRef:
     path = "$[*]" if column.lower() in _ARRAYS else "$"
     many = column.lower() in _ARRAYS
-    for step in steps:
-        path += '."' + step.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    within: tuple[str, ...] | None = None
+    for n, step in enumerate(steps):
+        if step.lower() in _JSON_STRINGS and n + 1 < len(steps) and within is None and not many:
+            # Exports spell the key either way (`requestbody` in Event Hub records, `requestBody`
+            # in the REST API's); both are read, the first present wins.
+            spellings = dict.fromkeys((step, step.lower(), _JSON_STRINGS[step.lower()]))
+            within, path = tuple(path + "." + _key(s) for s in spellings), "$"
+            continue
+        path += "." + _key(step)
         if step.lower() in _ARRAYS:
             path += "[*]"
             many = True
-    return FieldRef(column, path, many)
+    return FieldRef(column, path, many, within=within)
+
+
+def _key(step: str) -> str:
+    """One JSON path step, quoted: a key may hold dots, quotes or backslashes."""
+    return '"' + step.replace("\\", "\\\\").replace('"', '\\"') + '"'

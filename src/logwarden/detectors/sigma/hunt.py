@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from logwarden.detectors.sigma.compiler import MACROS, link, path_tokens
+from logwarden.detectors.sigma.operations import OPERATION_KEYS, SUMMARY, attempted_only, rank
 from logwarden.detectors.sigma.rules import CompiledRule
 from logwarden.store.database import Session
 from logwarden.store.sql import sql_str
 from logwarden.store.tables import FROM_RAW, RAW_COLUMN
-
-# Who, from where, on what, and which operation, per table: what an analyst reads first.
-_SUMMARY = {
-    "AzureActivity": ("Caller", "CallerIpAddress", "ResourceId", "OperationNameValue"),
-    "AuditLogs": (
-        "coalesce(InitiatedBy->>'$.user.userPrincipalName', InitiatedBy->>'$.app.displayName', Identity)",
-        "InitiatedBy->>'$.user.ipAddress'",
-        "TargetResources->>'$[0].displayName'",
-        "OperationName",
-    ),
-    "OfficeActivity": ("UserId", "ClientIP", "OfficeObjectId", "Operation"),
-    "SigninLogs": ("UserPrincipalName", "IPAddress", "AppDisplayName", "OperationName"),
-    "AzureDiagnostics": ("Identity->>'$'", "CallerIPAddress", "ResourceId", "OperationName"),
-}
 
 
 @dataclass(frozen=True)
@@ -42,6 +29,8 @@ class Alert:
     file: str | None
     line: int | None
     record: int | None
+    outcome: str | None = None  # an ARM operation's most final status: Succeeded, Failed, Started...
+    detail: str | None = None  # a correlation's finding: what was counted or sequenced, per which group
 
 
 # Rules per scan: every detection rule on a table is tested in one pass over it.
@@ -50,7 +39,8 @@ RULES_PER_SCAN = 200
 
 def hunt(session: Session, rules: list[CompiledRule]) -> Iterator[Alert]:
     """Alerts of every rule that runs and alerts: detection rules table by table, one scan each,
-    so a record's JSON is parsed once for all rules; then each correlation rule."""
+    so a record's JSON is parsed once for all rules; then each correlation rule. An ARM
+    operation's events give one alert, at the rule's attempt level if it did not succeed."""
     for sql in MACROS:
         session.run(sql)
     live = [r for r in rules if r.runs and r.alerts]
@@ -60,11 +50,14 @@ def hunt(session: Session, rules: list[CompiledRule]) -> Iterator[Alert]:
             by_table.setdefault(rule.table, []).append(rule)
     for table, table_rules in by_table.items():
         for start in range(0, len(table_rules), RULES_PER_SCAN):
-            yield from _scan(session, table, table_rules[start : start + RULES_PER_SCAN])
+            yield from _per_operation(_scan(session, table, table_rules[start : start + RULES_PER_SCAN]))
     for rule in live:
         if rule.query is not None:
-            for time, who, where, what, op, path, line, record in session.run(rule.query.sql, rule.query.params):
-                yield Alert(
+            found = []
+            for time, who, where, what, op, path, line, record, status, detail in session.run(
+                rule.query.sql, rule.query.params
+            ):
+                alert = Alert(
                     rule.id,
                     rule.title,
                     rule.level,
@@ -79,9 +72,30 @@ def hunt(session: Session, rules: list[CompiledRule]) -> Iterator[Alert]:
                     line,
                     record,
                 )
+                found.append((rule, replace(alert, outcome=status, detail=detail), None))
+            yield from _per_operation(found)
 
 
-def _scan(session: Session, table: str, rules: list[CompiledRule]) -> Iterator[Alert]:
+def _per_operation(matches: Iterable[tuple[CompiledRule, Alert, str | None]]) -> Iterator[Alert]:
+    """One alert per (rule, operation), from its most final event, in time order."""
+    kept: dict[tuple[str, str], tuple[CompiledRule, Alert]] = {}
+    single: list[tuple[CompiledRule, Alert]] = []
+    for rule, alert, key in matches:
+        if key is None:
+            single.append((rule, alert))
+            continue
+        held = kept.get((rule.id, key))
+        if held is None or rank(alert.outcome) < rank(held[1].outcome):
+            kept[(rule.id, key)] = (rule, alert)
+    chosen = sorted([*single, *kept.values()], key=lambda pair: pair[1].time)
+    for rule, alert in chosen:
+        if rule.attempt_level and attempted_only(alert.outcome):
+            yield replace(alert, level=rule.attempt_level)
+        else:
+            yield alert
+
+
+def _scan(session: Session, table: str, rules: list[CompiledRule]) -> Iterator[tuple[CompiledRule, Alert, str | None]]:
     """One pass over `table` for `rules`: each JSON column a rule looks into is parsed once per
     record for every path any of them reads, then all predicates are tested on those values."""
     predicates = [r.predicate for r in rules if r.predicate is not None]
@@ -112,7 +126,8 @@ def _scan(session: Session, table: str, rules: list[CompiledRule]) -> Iterator[A
         f'json_extract_string(t."{column}", [{", ".join(sql_str(p) for p in paths)}]) AS j{n}'
         for n, (column, paths) in enumerate(columns.items())
     ]
-    actor, ip, target, operation = _SUMMARY[table]
+    actor, ip, target, operation = SUMMARY[table]
+    key, outcome = OPERATION_KEYS.get(table, ("NULL", "NULL"))
     tests = ", ".join(f"coalesce({link(p.sql, slots)}, false)" for p in predicates)
     params = [x for p in predicates for x in p.params]
     extracted = "".join(", " + e for e in lists)
@@ -122,13 +137,14 @@ def _scan(session: Session, table: str, rules: list[CompiledRule]) -> Iterator[A
         f"WITH x AS MATERIALIZED (SELECT t._RowId, [{tests}] AS hits "
         f'FROM (SELECT *{extracted} FROM "{table}" t) t) '
         f"SELECT t.TimeGenerated, {actor}, {ip}, {target}, {operation}, f.Path, t._Line, t._Record, "
-        f"list_filter(range(1, {len(predicates) + 1}), lambda i: x.hits[i]) "
+        f"{outcome}, {key}, list_filter(range(1, {len(predicates) + 1}), lambda i: x.hits[i]) "
         f'FROM x JOIN "{table}" t ON t._RowId = x._RowId LEFT JOIN IngestFiles f ON f.FileId = t._FileId '
         "WHERE list_bool_or(x.hits) ORDER BY 1"
     )
-    for time, who, where, what, op, path, line, record, which in session.run(sql, params):
+    for time, who, where, what, op, path, line, record, status, operation_key, which in session.run(sql, params):
         for i in which:
             rule = rules[i - 1]
-            yield Alert(
+            alert = Alert(
                 rule.id, rule.title, rule.level, rule.tags, time, who, where, what, op, table, path, line, record
             )
+            yield rule, replace(alert, outcome=status), operation_key

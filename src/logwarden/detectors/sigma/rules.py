@@ -30,6 +30,10 @@ class CompiledRule:
     query: Predicate | None = None  # a correlation rule: its whole query
     alerts: bool = True  # False for a rule a correlation uses without `generate: true`
     error: str | None = None
+    # logwarden's own rule attributes (under `logwarden:` in the rule): the tamper-catalogue
+    # behaviours it covers, and its level when the operation failed or never finished.
+    catalogue: tuple[str, ...] = ()
+    attempt_level: str | None = None
 
     @property
     def runs(self) -> bool:
@@ -90,19 +94,36 @@ def load(paths: Iterable[Path], placeholders: dict[str, list[str]] | None = None
     return out
 
 
+_LEVELS = ("informational", "low", "medium", "high", "critical")
+
+
 def _meta(rule: SigmaRule | SigmaCorrelationRule, source: str) -> CompiledRule:
     level = getattr(rule, "level", None)
-    return CompiledRule(
+    meta = CompiledRule(
         id=str(rule.id or ""),
         title=rule.title or "",
         level=level.name.lower() if level else "",
         tags=tuple(f"{t.namespace}.{t.name}" for t in (rule.tags or [])),
         source=source,
     )
+    own = rule.custom_attributes.get("logwarden")
+    if own is None:
+        return meta
+    if not isinstance(own, dict) or set(own) - {"catalogue", "attempt_level"}:
+        return replace(meta, error="`logwarden:` takes only `catalogue` (a list of IDs) and `attempt_level`")
+    catalogue = own.get("catalogue") or []
+    attempt = own.get("attempt_level")
+    if not isinstance(catalogue, list) or not all(isinstance(c, str) for c in catalogue):
+        return replace(meta, error="`logwarden.catalogue` must be a list of catalogue IDs such as A1")
+    if attempt is not None and attempt not in _LEVELS:
+        return replace(meta, error=f"`logwarden.attempt_level` must be one of {', '.join(_LEVELS)}")
+    return replace(meta, catalogue=tuple(catalogue), attempt_level=attempt)
 
 
 def compile_rule(rule: SigmaRule, source: str, pipeline: ProcessingPipeline | None = None) -> CompiledRule:
     meta = _meta(rule, source)
+    if meta.error:
+        return meta
     if rule.errors:
         return replace(meta, error="; ".join(str(e) for e in rule.errors))
     if pipeline is not None:
@@ -122,6 +143,8 @@ def compile_rule(rule: SigmaRule, source: str, pipeline: ProcessingPipeline | No
 
 def _correlation(rule: SigmaCorrelationRule, source: str, bases: dict[str, BaseRule], unresolved: str) -> CompiledRule:
     meta = _meta(rule, source)
+    if meta.error:
+        return meta
     if rule.errors:
         return replace(meta, error="; ".join(str(e) for e in rule.errors))
     try:

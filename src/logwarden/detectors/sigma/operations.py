@@ -1,0 +1,66 @@
+"""How a table's matches become alerts: what an analyst reads first, and one alert per ARM operation.
+
+An ARM write or delete is logged at least twice under one correlation id: `Start`, then
+`Success` or `Failure` (`Accepted` for asynchronous work such as a purge). A rule that matches
+the operation would alert on each; instead its matches are collapsed per operation, keeping
+the most final event, whose status says whether the impairment happened (succeeded) or was
+only attempted (failed, or started with no outcome in the logs).
+"""
+
+from __future__ import annotations
+
+# Who, from where, on what, and which operation, per table: what an analyst reads first.
+SUMMARY = {
+    "AzureActivity": ("Caller", "CallerIpAddress", "ResourceId", "OperationNameValue"),
+    "AuditLogs": (
+        "coalesce(InitiatedBy->>'$.user.userPrincipalName', InitiatedBy->>'$.app.displayName', Identity)",
+        "InitiatedBy->>'$.user.ipAddress'",
+        "TargetResources->>'$[0].displayName'",
+        "OperationName",
+    ),
+    "OfficeActivity": ("UserId", "ClientIP", "OfficeObjectId", "Operation"),
+    "SigninLogs": ("UserPrincipalName", "IPAddress", "AppDisplayName", "OperationName"),
+    "AzureDiagnostics": ("Identity->>'$'", "CallerIPAddress", "ResourceId", "OperationName"),
+}
+
+
+# Per table: SQL naming an operation, and SQL of its status. Tables not listed have one event
+# per action and are not collapsed.
+OPERATION_KEYS: dict[str, tuple[str, str]] = {
+    "AzureActivity": (
+        "lower(concat_ws('|', CorrelationId, OperationNameValue, ResourceId))",
+        "ActivityStatusValue",
+    ),
+}
+
+_SUCCEEDED = ("success", "succeeded", "accept", "accepted")
+_FAILED = ("failure", "failed")
+_STARTED = ("start", "started")
+
+
+def rank_sql(status: str) -> str:
+    """SQL ranking a status: the most final first (succeeded, failed, other, started)."""
+
+    def listed(values: tuple[str, ...]) -> str:
+        return ", ".join(f"'{v}'" for v in values)
+
+    return (
+        f"CASE WHEN lower({status}) IN ({listed(_SUCCEEDED)}) THEN 0 "
+        f"WHEN lower({status}) IN ({listed(_FAILED)}) THEN 1 "
+        f"WHEN lower({status}) IN ({listed(_STARTED)}) THEN 3 ELSE 2 END"
+    )
+
+
+def rank(status: str | None) -> int:
+    """The same ranking in Python, for matches collapsed after a scan."""
+    value = (status or "").lower()
+    if value in _SUCCEEDED:
+        return 0
+    if value in _FAILED:
+        return 1
+    return 3 if value in _STARTED else 2
+
+
+def attempted_only(status: str | None) -> bool:
+    """True when the operation's most final event says it failed or never finished."""
+    return status is not None and rank(status) in (1, 3)
