@@ -3,9 +3,10 @@
     python bench/hunt.py --records 1000000 --rules 100
 
 Generates N Activity Log records (the same generator as bench/ingest.py, about 2.3 KB each) and
-R Sigma rules: variants on the operation, nested claims (`identity.claims.appid`), the
-properties (`properties.message|contains`), caller CIDRs, resource regular expressions and a few
-correlations. Then times, each as a user runs it (a fresh process):
+runs R Sigma rules: the built-in tamper pack, topped up with generated ones shaped like tamper
+detections (variants on the operation, nested claims (`identity.claims.appid`), the properties
+(`properties.message|contains`), caller CIDRs, resource regular expressions). Then times, each
+as a user runs it (a fresh process):
   1. `logwarden ingest` of the files (the baseline);
   2. `logwarden hunt` over that case database (the rule phase);
   3. `logwarden hunt FILES` into a new case database (end to end).
@@ -26,6 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from ingest import OPERATIONS, generate  # the sibling benchmark's generator
+from logwarden.cli import builtin_rules
+from logwarden.detectors.sigma.rules import load
 
 TAMPER_OPERATIONS = [
     "microsoft.insights/diagnosticsettings/delete",
@@ -110,12 +113,14 @@ def main() -> None:
         generate(data, args.records, 1, args.seed)
         rules = work / "rules"
         rules.mkdir()
-        write_rules(rules, args.rules, args.seed)
+        pack = sum(1 for rule in load([builtin_rules()]) if rule.runs)
+        generated = max(0, args.rules - pack)
+        write_rules(rules, generated, args.seed)
         ingest_s, ingest_mb = timed([*lw, "ingest", str(data), "--db", str(work / "a.duckdb")])
         hunting = ["--rules", str(rules), "--format", "jsonl"]
         hunt_s, hunt_mb = timed([*lw, "hunt", "--db", str(work / "a.duckdb"), *hunting])
         e2e_s, e2e_mb = timed([*lw, "hunt", str(data), "--db", str(work / "b.duckdb"), *hunting])
-    print(f"{args.records:,} records, {args.rules} rules")
+    print(f"{args.records:,} records, {pack + generated} rules ({pack} of the built-in pack, {generated} generated)")
     print(f"ingest alone        {ingest_s:7.2f} s   peak RSS {ingest_mb:,.0f} MB")
     print(f"hunt (rule phase)   {hunt_s:7.2f} s   peak RSS {hunt_mb:,.0f} MB")
     print(f"hunt end to end     {e2e_s:7.2f} s   peak RSS {e2e_mb:,.0f} MB")

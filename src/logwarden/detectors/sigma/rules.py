@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import yaml
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
@@ -59,7 +60,7 @@ def load(paths: Iterable[Path], placeholders: dict[str, list[str]] | None = None
             collection = SigmaCollection.from_yaml(
                 f.read_text(encoding="utf-8"), collect_errors=True, resolve_references=False
             )
-        except (SigmaError, UnicodeDecodeError, ValueError) as exc:
+        except (SigmaError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
             out.append(CompiledRule("", f.stem, "", (), str(f), error=f"not a readable Sigma file: {exc}"))
             continue
         rules += [(rule, str(f)) for rule in collection.rules]
