@@ -59,6 +59,7 @@ def setup(tmp_path: Path) -> tuple[Path, Path, Path]:
     (rules / "diag.yml").write_text(RULE)
     (rules / "broken.yml").write_text(BROKEN)
     (rules / "garbled.yml").write_text("title: half-written\nid: @@\n")
+    (rules / "scalar.yml").write_text("just a sentence\n")
     exports = tmp_path / "exports"
     exports.mkdir()
     (exports / "PT1H.json").write_text(json.dumps(EVENT) + "\n")
@@ -102,7 +103,8 @@ def test_rules_check_names_what_cannot_run(setup: tuple[Path, Path, Path]) -> No
     assert result.exit_code == 1
     assert "broken.yml" in result.stdout and "NoSuchField" in result.stdout
     assert "garbled.yml" in result.stdout and "not a readable Sigma file" in result.stdout
-    assert "1 rules compile, 2 do not" in result.stdout
+    assert "scalar.yml" in result.stdout and "holds a str" in result.stdout
+    assert "1 rules compile, 3 do not" in result.stdout
 
 
 def test_rules_list_and_show(setup: tuple[Path, Path, Path]) -> None:

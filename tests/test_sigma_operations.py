@@ -36,6 +36,16 @@ def arm(cid: str, result: str, minute: int, name: str = "LAW", **properties: Any
 
 
 CUT = json.dumps({"properties": {"retentionInDays": 7}})
+LIFECYCLE = {
+    "properties": {
+        "policy": {
+            "rules": [
+                {"definition": {"actions": {"baseBlob": {"delete": {"daysAfterModificationGreaterThan": 1}}}}},
+                {"definition": {"actions": [{"actionType": "RemoveAllActionGroups"}]}},
+            ]
+        }
+    }
+}
 ACTIVITY = [
     # succeeded: Start then Success of one operation
     arm("op-1", "Start", 0, requestbody=CUT),
@@ -49,6 +59,11 @@ ACTIVITY = [
     arm("op-4", "Success", 5, requestbody=json.dumps({"properties": {"retentionInDays": 730}})),
     # a request body that is not JSON (attacker-controlled text) reads as missing, not as an error
     arm("op-5", "Success", 6, requestbody="{'retentionInDays': 1"),
+    # the body on the Start only, as real exports often have it: the Success still decides the outcome
+    arm("op-6", "Start", 7, name="LAW2", requestbody=CUT),
+    arm("op-6", "Success", 8, name="LAW2"),
+    # `rules` is a list here and `actions` an object; an alert processing rule's `actions` is a list
+    arm("op-7", "Success", 9, name="LAW2", requestbody=json.dumps(LIFECYCLE)),
 ]
 UAL = [
     {
@@ -96,12 +111,26 @@ def test_request_body_paths_and_one_alert_per_operation(case: CaseDatabase, tmp_
     alerts = run(case, tmp_path, {**RETENTION_CUT, "condition": "sel"}, logwarden={"attempt_level": "low"})
     got = [(a.time.minute, a.outcome, a.level) for a in alerts]
     # op-1 once, from its Success; op-2 from its Failure; op-3 only started; op-4 and op-5 not at all
-    assert got == [(1, "Success", "high"), (3, "Failure", "low"), (4, "Start", "low")]
+    assert got == [(1, "Success", "high"), (3, "Failure", "low"), (4, "Start", "low"), (7, "Success", "high")]
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "properties.requestbody.properties.policy.rules.definition.actions.baseBlob.delete."
+        "daysAfterModificationGreaterThan|lt",
+        "properties.requestbody.properties.policy.rules.definition.actions.actionType",
+    ],
+)
+def test_a_path_through_lists_and_objects_alike(case: CaseDatabase, tmp_path: Path, field: str) -> None:
+    value: Any = 30 if field.endswith("|lt") else "RemoveAllActionGroups"
+    alerts = run(case, tmp_path, {"sel": {field: value}, "condition": "sel"})
+    assert [a.time.minute for a in alerts] == [9]
 
 
 def test_without_an_attempt_level_every_operation_keeps_the_rule_level(case: CaseDatabase, tmp_path: Path) -> None:
     alerts = run(case, tmp_path, {**RETENTION_CUT, "condition": "sel"})
-    assert [a.level for a in alerts] == ["high", "high", "high"]
+    assert [a.level for a in alerts] == ["high", "high", "high", "high"]
 
 
 def test_bad_logwarden_attributes_are_the_rule_s_error(tmp_path: Path) -> None:

@@ -213,8 +213,14 @@ class Compiler:
         if ref.many:
             assert ref.path is not None
             document, document_params = self._document(ref)
-            values = f"json_extract_string({document}, ?)"
-            head = [*document_params, ref.path]
+            # Every shape's values in one list: a path through a list gives a list, one through
+            # objects only a single value.
+            lists, head = [], []
+            for path in (ref.path, *ref.shapes):
+                one = f"json_extract_string({document}, ?)"
+                lists.append(f"coalesce({one}, [])" if "[*]" in path else f"[{one}]")
+                head += [*document_params, path]
+            values = lists[0] if len(lists) == 1 else f"list_concat({', '.join(lists)})"
             if absent_matches:
                 # null / not-exists over a list: true when no element has a value
                 return Predicate(f"(len(list_filter(coalesce({values}, []), lambda v: v IS NOT NULL)) = 0)", head)

@@ -34,7 +34,7 @@ from sigma.correlations import (
 
 from logwarden.detectors.sigma.compiler import Compiler, Predicate, UnsupportedRule, link
 from logwarden.detectors.sigma.fieldmap import resolve
-from logwarden.detectors.sigma.operations import OPERATION_KEYS, SUMMARY, rank_sql
+from logwarden.detectors.sigma.operations import OPERATIONS, SUMMARY, final_status_sql, key_sql, rank_sql
 from logwarden.store.sql import sql_str
 from logwarden.store.tables import TABLES
 
@@ -94,14 +94,19 @@ def compile_correlation(rule: SigmaCorrelationRule, bases: dict[str, BaseRule]) 
             sql, p = _field_sql(rule, ref, base.table, value_field)
             columns.append(f"{sql} AS val")
             params += p
-        key, status = OPERATION_KEYS.get(base.table, ("NULL", "NULL"))
-        # An ARM operation's Start and Success are one event here: its most final.
-        once = f" QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {rank_sql(status)}, t.TimeGenerated DESC) = 1"
+        # An ARM operation's Start and Success are one event here (the most final one matched),
+        # with the operation's outcome whichever event the rule matched.
+        once = (
+            f" QUALIFY row_number() OVER (PARTITION BY {key_sql(base.table, 't')} "
+            f"ORDER BY {rank_sql('t.' + OPERATIONS[base.table][1])}, t.TimeGenerated DESC) = 1"
+            if base.table in OPERATIONS
+            else ""
+        )
         selects.append(
             f"SELECT t.TimeGenerated AS t, {', '.join(columns)}, f.Path AS path, t._Line AS line, t._Record AS rec, "
-            f"{status} AS outcome "
+            f"{final_status_sql(base.table, 't')} AS outcome "
             f'FROM "{base.table}" t LEFT JOIN IngestFiles f ON f.FileId = t._FileId WHERE {link(base.predicate.sql)}'
-            + (once if base.table in OPERATION_KEYS else "")
+            + once
         )
         params += base.predicate.params
     partition = ", ".join(f"g{g}" for g in range(len(groups))) or "NULL"

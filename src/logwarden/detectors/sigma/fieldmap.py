@@ -35,6 +35,10 @@ class FieldRef:
     # JSON paths below `column` (spellings of one key: `requestbody`, `requestBody`) to a string
     # that itself holds JSON (an ARM request body); `path` then applies to that parsed string.
     within: tuple[str, ...] | None = None
+    # For a path through keys that usually hold a list (`actions`, `rules`): the same path with
+    # some of them read as an object instead (a lifecycle rule's `actions` is an object, an alert
+    # processing rule's a list). The field matches when any value found by any of them does.
+    shapes: tuple[str, ...] = ()
 
 
 # Sigma logsource (product, service) -> table. Services may also be named by their table.
@@ -217,21 +221,21 @@ def resolve(table: Table, field: str) -> FieldRef:
 
 
 def _json_ref(column: str, steps: list[str]) -> FieldRef:
-    path = "$[*]" if column.lower() in _ARRAYS else "$"
-    many = column.lower() in _ARRAYS
+    head = "$[*]" if column.lower() in _ARRAYS else "$"
     within: tuple[str, ...] | None = None
+    shapes = [head]
     for n, step in enumerate(steps):
-        if step.lower() in _JSON_STRINGS and n + 1 < len(steps) and within is None and not many:
+        if step.lower() in _JSON_STRINGS and n + 1 < len(steps) and within is None and shapes == [head]:
             # Exports spell the key either way (`requestbody` in Event Hub records, `requestBody`
             # in the REST API's); both are read, the first present wins.
             spellings = dict.fromkeys((step, step.lower(), _JSON_STRINGS[step.lower()]))
-            within, path = tuple(path + "." + _key(s) for s in spellings), "$"
+            within, shapes = tuple(head + "." + _key(s) for s in spellings), ["$"]
             continue
-        path += "." + _key(step)
+        shapes = [shape + "." + _key(step) for shape in shapes]
         if step.lower() in _ARRAYS:
-            path += "[*]"
-            many = True
-    return FieldRef(column, path, many, within=within)
+            shapes = [*(shape + "[*]" for shape in shapes), *shapes]
+    many = any("[*]" in shape for shape in shapes)
+    return FieldRef(column, shapes[0], many, within=within, shapes=tuple(shapes[1:]))
 
 
 def _key(step: str) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from logwarden.detectors.sigma.compiler import MACROS, link, path_tokens
-from logwarden.detectors.sigma.operations import OPERATION_KEYS, SUMMARY, attempted_only, rank
+from logwarden.detectors.sigma.operations import OPERATIONS, SUMMARY, attempted_only, final_status_sql, key_sql, rank
 from logwarden.detectors.sigma.rules import CompiledRule
 from logwarden.store.database import Session
 from logwarden.store.sql import sql_str
@@ -53,7 +53,7 @@ def hunt(session: Session, rules: list[CompiledRule]) -> Iterator[Alert]:
             yield from _per_operation(_scan(session, table, table_rules[start : start + RULES_PER_SCAN]))
     for rule in live:
         if rule.query is not None:
-            found = []
+            found: list[Match] = []
             for time, who, where, what, op, path, line, record, status, detail in session.run(
                 rule.query.sql, rule.query.params
             ):
@@ -72,30 +72,36 @@ def hunt(session: Session, rules: list[CompiledRule]) -> Iterator[Alert]:
                     line,
                     record,
                 )
-                found.append((rule, replace(alert, outcome=status, detail=detail), None))
+                found.append((rule, replace(alert, outcome=status, detail=detail), None, None))
             yield from _per_operation(found)
 
 
-def _per_operation(matches: Iterable[tuple[CompiledRule, Alert, str | None]]) -> Iterator[Alert]:
-    """One alert per (rule, operation), from its most final event, in time order."""
-    kept: dict[tuple[str, str], tuple[CompiledRule, Alert]] = {}
-    single: list[tuple[CompiledRule, Alert]] = []
-    for rule, alert, key in matches:
+# A match: the rule, its alert, the ARM operation's key and the matched event's own status.
+Match = tuple[CompiledRule, Alert, str | None, str | None]
+
+
+def _per_operation(matches: Iterable[Match]) -> Iterator[Alert]:
+    """One alert per (rule, operation), from the most final event the rule matched, in time order."""
+    kept: dict[tuple[str, str], tuple[CompiledRule, Alert, int]] = {}
+    single: list[tuple[CompiledRule, Alert, int]] = []
+    for rule, alert, key, status in matches:
         if key is None:
-            single.append((rule, alert))
+            single.append((rule, alert, 0))
             continue
         held = kept.get((rule.id, key))
-        if held is None or rank(alert.outcome) < rank(held[1].outcome):
-            kept[(rule.id, key)] = (rule, alert)
-    chosen = sorted([*single, *kept.values()], key=lambda pair: pair[1].time)
-    for rule, alert in chosen:
+        if held is None or rank(status) < held[2]:
+            kept[(rule.id, key)] = (rule, alert, rank(status))
+    chosen = sorted([*single, *kept.values()], key=lambda held: held[1].time)
+    for rule, alert, _ in chosen:
         if rule.attempt_level and attempted_only(alert.outcome):
             yield replace(alert, level=rule.attempt_level)
         else:
             yield alert
 
 
-def _scan(session: Session, table: str, rules: list[CompiledRule]) -> Iterator[tuple[CompiledRule, Alert, str | None]]:
+def _scan(
+    session: Session, table: str, rules: list[CompiledRule]
+) -> Iterator[tuple[CompiledRule, Alert, str | None, str | None]]:
     """One pass over `table` for `rules`: each JSON column a rule looks into is parsed once per
     record for every path any of them reads, then all predicates are tested on those values."""
     predicates = [r.predicate for r in rules if r.predicate is not None]
@@ -127,7 +133,8 @@ def _scan(session: Session, table: str, rules: list[CompiledRule]) -> Iterator[t
         for n, (column, paths) in enumerate(columns.items())
     ]
     actor, ip, target, operation = SUMMARY[table]
-    key, outcome = OPERATION_KEYS.get(table, ("NULL", "NULL"))
+    key, outcome = key_sql(table, "t"), final_status_sql(table, "t")
+    own = f"t.{OPERATIONS[table][1]}" if table in OPERATIONS else "NULL"
     tests = ", ".join(f"coalesce({link(p.sql, slots)}, false)" for p in predicates)
     params = [x for p in predicates for x in p.params]
     extracted = "".join(", " + e for e in lists)
@@ -137,14 +144,14 @@ def _scan(session: Session, table: str, rules: list[CompiledRule]) -> Iterator[t
         f"WITH x AS MATERIALIZED (SELECT t._RowId, [{tests}] AS hits "
         f'FROM (SELECT *{extracted} FROM "{table}" t) t) '
         f"SELECT t.TimeGenerated, {actor}, {ip}, {target}, {operation}, f.Path, t._Line, t._Record, "
-        f"{outcome}, {key}, list_filter(range(1, {len(predicates) + 1}), lambda i: x.hits[i]) "
+        f"{outcome}, {key}, {own}, list_filter(range(1, {len(predicates) + 1}), lambda i: x.hits[i]) "
         f'FROM x JOIN "{table}" t ON t._RowId = x._RowId LEFT JOIN IngestFiles f ON f.FileId = t._FileId '
         "WHERE list_bool_or(x.hits) ORDER BY 1"
     )
-    for time, who, where, what, op, path, line, record, status, operation_key, which in session.run(sql, params):
+    for time, who, where, what, op, path, line, record, outcome, operation_key, own, which in session.run(sql, params):
         for i in which:
             rule = rules[i - 1]
             alert = Alert(
                 rule.id, rule.title, rule.level, rule.tags, time, who, where, what, op, table, path, line, record
             )
-            yield rule, replace(alert, outcome=status), operation_key
+            yield rule, replace(alert, outcome=outcome), operation_key, own

@@ -24,14 +24,31 @@ SUMMARY = {
 }
 
 
-# Per table: SQL naming an operation, and SQL of its status. Tables not listed have one event
-# per action and are not collapsed.
-OPERATION_KEYS: dict[str, tuple[str, str]] = {
-    "AzureActivity": (
-        "lower(concat_ws('|', CorrelationId, OperationNameValue, ResourceId))",
-        "ActivityStatusValue",
-    ),
+# Per table: the columns naming an operation, and its status column. Tables not listed have one
+# event per action and are not collapsed.
+OPERATIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "AzureActivity": (("CorrelationId", "OperationNameValue", "ResourceId"), "ActivityStatusValue"),
 }
+
+
+def key_sql(table: str, alias: str) -> str:
+    """SQL naming the operation of row `alias` of `table` (NULL where there are no operations)."""
+    if table not in OPERATIONS:
+        return "NULL"
+    columns, _ = OPERATIONS[table]
+    return f"lower(concat_ws('|', {', '.join(f'{alias}.{c}' for c in columns)}))"
+
+
+def final_status_sql(table: str, alias: str) -> str:
+    """SQL of the most final status any event of row `alias`'s operation has: a request body is
+    often logged on the `Start` event only, and the rule that judges it must still learn whether
+    the operation succeeded."""
+    if table not in OPERATIONS:
+        return "NULL"
+    columns, status = OPERATIONS[table]
+    same = " AND ".join(f"lower(o.{c}) = lower({alias}.{c})" for c in columns)
+    return f'(SELECT min_by(o.{status}, {rank_sql(f"o.{status}")}) FROM "{table}" o WHERE {same})'
+
 
 _SUCCEEDED = ("success", "succeeded", "accept", "accepted")
 _FAILED = ("failure", "failed")
