@@ -62,16 +62,22 @@ _AGGREGATES = {
 
 @dataclass(frozen=True)
 class BaseRule:
-    """A referenced detection rule, compiled: its table and predicate."""
+    """A referenced detection rule, compiled: its id, table and predicate."""
 
+    id: str
     table: str
     predicate: Predicate
+
+
+def references(rule: SigmaCorrelationRule) -> list[str]:
+    """The names or ids of the rules a correlation uses, in its order."""
+    return [r.reference for r in (rule.rules or [])] or _referenced(rule)
 
 
 def compile_correlation(rule: SigmaCorrelationRule, bases: dict[str, BaseRule]) -> Predicate:
     """The whole query; its rows are (time, actor, ip, target, operation, path, line, record, outcome,
     detail), the first eight from the event the alert is anchored on."""
-    refs = [r.reference for r in (rule.rules or [])] or _referenced(rule)
+    refs = references(rule)
     missing = [r for r in refs if r not in bases]
     if missing:
         raise UnsupportedRule(f"correlation refers to rules that are missing or cannot run: {', '.join(missing)}")

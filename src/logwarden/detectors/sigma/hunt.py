@@ -43,16 +43,23 @@ def hunt(session: Session, rules: list[CompiledRule]) -> Iterator[Alert]:
     operation's events give one alert, at the rule's attempt level if it did not succeed."""
     for sql in MACROS:
         session.run(sql)
-    live = [r for r in rules if r.runs and r.alerts]
+    running = [r for r in rules if r.runs]
+    correlations = [r for r in running if r.query is not None and r.alerts]
+    used = {base for r in correlations for base in r.uses}
+    # The rules correlations use are scanned too, though they do not alert on their own: a
+    # correlation none of whose rules matched anything cannot fire and is not run.
     by_table: dict[str, list[CompiledRule]] = {}
-    for rule in live:
-        if rule.predicate is not None and rule.table is not None:
+    for rule in running:
+        if rule.predicate is not None and rule.table is not None and (rule.alerts or rule.id in used):
             by_table.setdefault(rule.table, []).append(rule)
+    matched: set[str] = set()
     for table, table_rules in by_table.items():
         for start in range(0, len(table_rules), RULES_PER_SCAN):
-            yield from _per_operation(_scan(session, table, table_rules[start : start + RULES_PER_SCAN]))
-    for rule in live:
-        if rule.query is not None:
+            scanned = list(_scan(session, table, table_rules[start : start + RULES_PER_SCAN]))
+            matched |= {rule.id for rule, *_ in scanned}
+            yield from _per_operation(m for m in scanned if m[0].alerts)
+    for rule in correlations:
+        if rule.query is not None and matched & set(rule.uses):
             found: list[Match] = []
             for time, who, where, what, op, path, line, record, status, detail in session.run(
                 rule.query.sql, rule.query.params

@@ -15,7 +15,7 @@ from sigma.processing.transformations import ValueListPlaceholderTransformation
 from sigma.rule import SigmaRule
 
 from logwarden.detectors.sigma.compiler import Compiler, Predicate, UnsupportedRule
-from logwarden.detectors.sigma.correlation import BaseRule, compile_correlation
+from logwarden.detectors.sigma.correlation import BaseRule, compile_correlation, references
 from logwarden.detectors.sigma.fieldmap import UnmappedField, UnsupportedLogsource, table_for
 
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -37,6 +37,7 @@ class CompiledRule:
     # behaviours it covers, and its level when the operation failed or never finished.
     catalogue: tuple[str, ...] = ()
     attempt_level: str | None = None
+    uses: tuple[str, ...] = ()  # a correlation's detection rules, by id
 
     @property
     def runs(self) -> bool:
@@ -86,7 +87,7 @@ def load(paths: Iterable[Path], placeholders: dict[str, list[str]] | None = None
         compiled = detections.get(id(rule))
         if compiled is not None and compiled.predicate is not None and compiled.table is not None:
             for ref in filter(None, (str(rule.id) if rule.id else None, rule.name)):
-                bases[ref] = BaseRule(compiled.table, compiled.predicate)
+                bases[ref] = BaseRule(compiled.id, compiled.table, compiled.predicate)
     silenced: set[int] = set()
     for rule, source in rules:
         if isinstance(rule, SigmaRule):
@@ -155,6 +156,7 @@ def _correlation(rule: SigmaCorrelationRule, source: str, bases: dict[str, BaseR
     if rule.errors:
         return replace(meta, error="; ".join(str(e) for e in rule.errors))
     try:
-        return replace(meta, query=compile_correlation(rule, bases))
+        query = compile_correlation(rule, bases)
+        return replace(meta, query=query, uses=tuple(bases[ref].id for ref in references(rule)))
     except (UnmappedField, UnsupportedRule, SigmaError) as exc:
         return replace(meta, error=f"{exc}{f' ({unresolved})' if unresolved else ''}")
