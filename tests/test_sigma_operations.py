@@ -76,7 +76,19 @@ UAL = [
         "OrganizationId": "o",
         "SettingName": "TamperProtection",
         "SettingsNewValue": False,
-    }
+    },
+    # keys lower-cased, as some tools keep records (Panther's normaliser does)
+    {
+        "creationtime": "2026-03-02T11:05:00",
+        "id": "x2",
+        "operation": "SetAdvancedFeatures",
+        "recordtype": 1,
+        "workload": "Microsoft365Defender",
+        "userid": "eve@contoso.com",
+        "organizationid": "o",
+        "settingname": "TamperProtection",
+        "settingsnewvalue": False,
+    },
 ]
 RETENTION_CUT = {"sel": {"operationName": WRITE, "properties.requestbody.properties.retentionInDays|lt": 90}}
 
@@ -156,7 +168,15 @@ def test_microsoft_365_fields_from_the_record_as_received(case: CaseDatabase, tm
         "condition": "sel and on",
     }
     alerts = run(case, tmp_path, detection, logsource={"product": "m365", "service": "audit"})
-    assert [(a.actor, a.operation) for a in alerts] == [("mallory@contoso.com", "SetAdvancedFeatures")]
+    assert [(a.actor, a.operation) for a in alerts] == [
+        ("mallory@contoso.com", "SetAdvancedFeatures"),
+        ("eve@contoso.com", "SetAdvancedFeatures"),
+    ]
+
+
+def test_the_request_body_text_whichever_way_the_key_is_spelt(case: CaseDatabase, tmp_path: Path) -> None:
+    alerts = run(case, tmp_path, {"sel": {"properties.requestbody|contains": 'retentionInDays":3'}, "condition": "sel"})
+    assert [a.time.minute for a in alerts] == [4]  # op-3's `requestBody`, an object in the REST API's form
 
 
 def test_an_unprefixed_unknown_microsoft_365_field_stays_an_error(tmp_path: Path) -> None:

@@ -190,9 +190,12 @@ class Compiler:
             if ref.within is not None:
                 document, params = self._document(ref)
                 return f"json_extract_string({document}, ?)", [*params, ref.path]
-            if "\x00" in ref.path:  # not shareable as a literal: extract it on its own
-                return f"json_extract_string({column}, ?)", [ref.path]
-            return path_token(ref.column, ref.path), []
+            paths = (ref.path, *ref.shapes)
+            if any("\x00" in p for p in paths):  # not shareable as a literal: extract it on its own
+                found = ", ".join(f"json_extract_string({column}, ?)" for _ in paths)
+                return f"coalesce({found})", list(paths)
+            tokens = [path_token(ref.column, p) for p in paths]
+            return (tokens[0] if len(tokens) == 1 else f"coalesce({', '.join(tokens)})"), []
         if self._kinds.get(ref.column) == TS:
             return f"strftime({column}, '%Y-%m-%dT%H:%M:%S.%fZ')", []
         return f"CAST({column} AS VARCHAR)", []

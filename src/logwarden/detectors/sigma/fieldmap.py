@@ -9,7 +9,7 @@ never a silent no-match.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sigma.rule import SigmaLogSource
 
@@ -35,9 +35,11 @@ class FieldRef:
     # JSON paths below `column` (spellings of one key: `requestbody`, `requestBody`) to a string
     # that itself holds JSON (an ARM request body); `path` then applies to that parsed string.
     within: tuple[str, ...] | None = None
-    # For a path through keys that usually hold a list (`actions`, `rules`): the same path with
-    # some of them read as an object instead (a lifecycle rule's `actions` is an object, an alert
-    # processing rule's a list). The field matches when any value found by any of them does.
+    # Other paths to the same field. Through keys that usually hold a list (`actions`, `rules`):
+    # the path with some of them read as an object instead (a lifecycle rule's `actions` is an
+    # object, an alert processing rule's a list), and the field matches when any value found by
+    # any of them does. Otherwise, spellings of one key (`requestbody`, `requestBody`): the first
+    # present is the value.
     shapes: tuple[str, ...] = ()
 
 
@@ -207,7 +209,11 @@ def resolve(table: Table, field: str) -> FieldRef:
         # `Parameters.UnifiedAuditLogIngestionEnabled`: by name, never by position.
         return FieldRef("Parameters", parameter=field.split(".", 1)[1])
     if table.name == "OfficeActivity" and lowered.startswith(_RAW_PREFIXES):
-        return _json_ref(RAW_COLUMN, field.split(".")[1:])
+        ref = _json_ref(RAW_COLUMN, field.split(".")[1:])
+        if ref.many or ref.within or ref.path is None:
+            return ref
+        # Some tools lower-case every key of the records they keep (Panther does): read both.
+        return replace(ref, shapes=tuple(p for p in (ref.path.lower(),) if p != ref.path))
     # The longest prefix that names a column (directly, or through an alias of a JSON column).
     parts = field.split(".")
     for cut in range(len(parts) - 1, 0, -1):
@@ -235,6 +241,12 @@ def _json_ref(column: str, steps: list[str]) -> FieldRef:
         if step.lower() in _ARRAYS:
             shapes = [*(shape + "[*]" for shape in shapes), *shapes]
     many = any("[*]" in shape for shape in shapes)
+    last = steps[-1].lower() if steps else ""
+    if not many and within is None and last in _JSON_STRINGS:
+        # The request body itself (to search its text): either spelling of the key.
+        spellings = dict.fromkeys((steps[-1], last, _JSON_STRINGS[last]))
+        prefix = shapes[0][: -len(_key(steps[-1]))]
+        shapes = [prefix + _key(s) for s in spellings]
     return FieldRef(column, shapes[0], many, within=within, shapes=tuple(shapes[1:]))
 
 

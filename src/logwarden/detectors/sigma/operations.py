@@ -20,7 +20,13 @@ SUMMARY = {
     ),
     "OfficeActivity": ("UserId", "ClientIP", "OfficeObjectId", "Operation"),
     "SigninLogs": ("UserPrincipalName", "IPAddress", "AppDisplayName", "OperationName"),
-    "AzureDiagnostics": ("Identity->>'$'", "CallerIPAddress", "ResourceId", "OperationName"),
+    # A Kubernetes audit record names its user and address inside `properties.log`, JSON in a string.
+    "AzureDiagnostics": (
+        "coalesce(Identity->>'$', TRY_CAST(Properties->>'$.log' AS JSON)->>'$.user.username')",
+        "coalesce(CallerIPAddress, TRY_CAST(Properties->>'$.log' AS JSON)->>'$.sourceIPs[0]')",
+        "ResourceId",
+        "OperationName",
+    ),
 }
 
 
