@@ -4,6 +4,7 @@ metadata an analyst relies on, and the catalogue coverage computed from the rule
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from sigma.collection import SigmaCollection
@@ -105,3 +106,9 @@ def test_rules_coverage_command() -> None:
     assert re.search(r"Diagnostic Setting Deleted and Not Restored \(high; tests \d+\+/\d+-\)", a1, re.I), a1
     assert a1.endswith("| Elastic E1, Panther P1, Sentinel AS1 |")
     assert re.search(r"^\d+ of 72 behaviours covered by the pack; public rule sets touch 30\.$", result.stdout, re.M)
+
+
+def test_the_docs_show_the_current_coverage() -> None:
+    result = CliRunner().invoke(app, ["rules", "coverage", "--format", "markdown"])
+    docs = Path(__file__).resolve().parents[1] / "docs" / "rule-pack.md"
+    assert result.stdout in docs.read_text(encoding="utf-8"), "regenerate: logwarden rules coverage --format markdown"
