@@ -42,7 +42,7 @@ from sigma.types import (
 
 from logwarden.detectors.sigma.fieldmap import FieldRef, resolve
 from logwarden.store.sql import sql_str
-from logwarden.store.tables import RAW_COLUMN, TS, Table
+from logwarden.store.tables import FROM_RAW, RAW_COLUMN, TS, Table
 
 
 class UnsupportedRule(Exception):
@@ -55,7 +55,6 @@ class Predicate:
     params: list[Any] = field(default_factory=list)
 
 
-_LIKE_ESCAPE = "\\"
 _COMPARE = {
     SigmaCompareExpression.CompareOperators.LT: "<",
     SigmaCompareExpression.CompareOperators.LTE: "<=",
@@ -67,6 +66,16 @@ _RE_FLAGS = {
     SigmaRegularExpressionFlag.MULTILINE: "m",
     SigmaRegularExpressionFlag.DOTALL: "s",
 }
+
+
+def _escape(pattern: str) -> str:
+    """The ESCAPE clause a LIKE pattern needs: only when it escapes something. DuckDB turns
+    `ILIKE '%/DELETE'` into a suffix test, about 30 times faster, but not once ESCAPE is given."""
+    return " ESCAPE '\\'" if "\\" in pattern else ""
+
+
+def _joined(joiner: str, parts: list[Predicate]) -> Predicate:
+    return Predicate("(" + joiner.join(p.sql for p in parts) + ")", [x for p in parts for x in p.params])
 
 
 def like_pattern(value: SigmaString) -> str:
@@ -126,9 +135,7 @@ class Compiler:
 
     def compile(self, node: Any) -> Predicate:
         if isinstance(node, ConditionAND | ConditionOR):
-            parts = [self.compile(arg) for arg in node.args]
-            joiner = " AND " if isinstance(node, ConditionAND) else " OR "
-            return Predicate("(" + joiner.join(p.sql for p in parts) + ")", [x for p in parts for x in p.params])
+            return _joined(" AND " if isinstance(node, ConditionAND) else " OR ", [self.compile(a) for a in node.args])
         if isinstance(node, ConditionNOT):
             inner = self.compile(node.args[0])
             # NOT of a comparison with a missing field is NULL in SQL; in Sigma it is true.
@@ -138,6 +145,24 @@ class Compiler:
         if isinstance(node, ConditionValueExpression):
             return self._keyword(node.value)
         raise UnsupportedRule(f"condition element {type(node).__name__} is not supported")
+
+    def guard(self, node: Any) -> Predicate | None:
+        """A condition every record the node matches passes, made only of tests on plain columns
+        (no JSON, no keyword search), or None if there is none. A scan tests the rest of its rules
+        only on the records some rule's guard lets through: most rules name an operation, and the
+        JSON of a record no rule's operation matches is never parsed."""
+        if isinstance(node, ConditionAND):
+            guards = [g for g in (self.guard(arg) for arg in node.args) if g is not None]
+            return _joined(" AND ", guards) if guards else None
+        if isinstance(node, ConditionOR):
+            either = [self.guard(arg) for arg in node.args]
+            return _joined(" OR ", [g for g in either if g is not None]) if None not in either else None
+        if isinstance(node, ConditionFieldEqualsValueExpression):
+            ref = resolve(self.table, node.field)
+            plain = ref.path is None and ref.parameter is None and ref.column not in FROM_RAW.get(self.table.name, {})
+            if plain and not isinstance(node.value, SigmaFieldReference):
+                return self.compile(node)
+        return None
 
     # --- fields ------------------------------------------------------------------------------
 
@@ -159,13 +184,15 @@ class Compiler:
             right, rp = self.scalar(other)
             return Predicate(f"(lower({left}) = lower({right}))", lp + rp)
         if isinstance(value, SigmaCasedString):
-            return self._on_value(ref, "{v} LIKE ? ESCAPE '\\'", [like_pattern(value)])
+            pattern = like_pattern(value)
+            return self._on_value(ref, "{v} LIKE ?" + _escape(pattern), [pattern])
         if isinstance(value, SigmaString):
             if not value.contains_special():
                 # The literal text: to_plain() would re-escape a literal * or ? for Sigma.
                 text = "".join(part for part in value.s if isinstance(part, str))
                 return self._on_value(ref, "lower({v}) = lower(?)", [text])
-            return self._on_value(ref, "{v} ILIKE ? ESCAPE '\\'", [like_pattern(value)])
+            pattern = like_pattern(value)
+            return self._on_value(ref, "{v} ILIKE ?" + _escape(pattern), [pattern])
         if isinstance(value, SigmaBool):
             return self._on_value(ref, "lower({v}) = ?", ["true" if value.boolean else "false"])
         if isinstance(value, SigmaNumber):
@@ -249,7 +276,7 @@ class Compiler:
             raise UnsupportedRule(f"keyword of type {type(value).__name__} is not supported")
         pattern = like_pattern(value)
         # A keyword matches anywhere in the record as received.
-        return Predicate(f"(\"{RAW_COLUMN}\" ILIKE ? ESCAPE '\\')", [f"%{pattern}%"])
+        return Predicate(f'("{RAW_COLUMN}" ILIKE ?{_escape(pattern)})', [f"%{pattern}%"])
 
 
 # Helpers the compiled predicates use, defined per connection.

@@ -1,6 +1,7 @@
 """Sigma correlation rules (spec 2.x) compiled to one SQL query over the base rules' matches.
 
-The matches of every referenced rule are stacked (time, rule, group-by values), then window
+The hunt's scans leave every referenced rule's matching rows in a matches table; they are
+stacked (time, rule, group-by values), then window
 functions over `timespan` decide:
 - event_count / value_count / value_sum / value_avg / value_median / value_percentile: events
   (or distinct values, or the sum, average, median or percentile of a field) in the `timespan`
@@ -34,9 +35,12 @@ from sigma.correlations import (
 
 from logwarden.detectors.sigma.compiler import Compiler, Predicate, UnsupportedRule, link
 from logwarden.detectors.sigma.fieldmap import resolve
-from logwarden.detectors.sigma.operations import OPERATIONS, SUMMARY, final_status_sql, key_sql, rank_sql
+from logwarden.detectors.sigma.operations import OPERATIONS, SUMMARY, key_sql, outcome_sql, rank_sql
 from logwarden.store.sql import sql_str
 from logwarden.store.tables import TABLES
+
+# Filled by the hunt's scans: (rule id, row id) of each match of a rule a correlation uses.
+MATCHES = "lw_matches"
 
 _OPS = {
     SigmaCorrelationConditionOperator.LT: "<",
@@ -108,13 +112,14 @@ def compile_correlation(rule: SigmaCorrelationRule, bases: dict[str, BaseRule]) 
             if base.table in OPERATIONS
             else ""
         )
+        join, outcome = outcome_sql(base.table, "t")
         selects.append(
             f"SELECT t.TimeGenerated AS t, {', '.join(columns)}, f.Path AS path, t._Line AS line, t._Record AS rec, "
-            f"{final_status_sql(base.table, 't')} AS outcome "
-            f'FROM "{base.table}" t LEFT JOIN IngestFiles f ON f.FileId = t._FileId WHERE {link(base.predicate.sql)}'
-            + once
+            f"{outcome} AS outcome "
+            f'FROM "{base.table}" t LEFT JOIN IngestFiles f ON f.FileId = t._FileId{join} '
+            f"WHERE t._RowId IN (SELECT row_id FROM {MATCHES} WHERE rule = ?)" + once
         )
-        params += base.predicate.params
+        params.append(base.id)
     partition = ", ".join(f"g{g}" for g in range(len(groups))) or "NULL"
     forward = f"PARTITION BY {partition} ORDER BY t RANGE BETWEEN CURRENT ROW AND INTERVAL {span} SECONDS FOLLOWING"
     around = (

@@ -7,7 +7,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from logwarden.detectors.sigma.compiler import MACROS, link, path_tokens
-from logwarden.detectors.sigma.operations import OPERATIONS, SUMMARY, attempted_only, final_status_sql, key_sql, rank
+from logwarden.detectors.sigma.correlation import MATCHES
+from logwarden.detectors.sigma.operations import (
+    OPERATIONS,
+    OUTCOMES,
+    SUMMARY,
+    attempted_only,
+    key_sql,
+    outcome_sql,
+    rank,
+    record_outcomes,
+)
 from logwarden.detectors.sigma.rules import CompiledRule
 from logwarden.store.database import Session
 from logwarden.store.sql import sql_str
@@ -52,12 +62,13 @@ def hunt(session: Session, rules: list[CompiledRule]) -> Iterator[Alert]:
     for rule in running:
         if rule.predicate is not None and rule.table is not None and (rule.alerts or rule.id in used):
             by_table.setdefault(rule.table, []).append(rule)
+    session.run(f"CREATE OR REPLACE TEMP TABLE {MATCHES} (rule VARCHAR, row_id BIGINT)")
+    session.run(f"CREATE OR REPLACE TEMP TABLE {OUTCOMES} (key VARCHAR PRIMARY KEY, outcome VARCHAR)")
     matched: set[str] = set()
     for table, table_rules in by_table.items():
         for start in range(0, len(table_rules), RULES_PER_SCAN):
-            scanned = list(_scan(session, table, table_rules[start : start + RULES_PER_SCAN]))
-            matched |= {rule.id for rule, *_ in scanned}
-            yield from _per_operation(m for m in scanned if m[0].alerts)
+            chunk = table_rules[start : start + RULES_PER_SCAN]
+            yield from _per_operation(_scan(session, table, chunk, used, matched))
     for rule in correlations:
         if rule.query is not None and matched & set(rule.uses):
             found: list[Match] = []
@@ -107,10 +118,12 @@ def _per_operation(matches: Iterable[Match]) -> Iterator[Alert]:
 
 
 def _scan(
-    session: Session, table: str, rules: list[CompiledRule]
-) -> Iterator[tuple[CompiledRule, Alert, str | None, str | None]]:
+    session: Session, table: str, rules: list[CompiledRule], used: set[str], matched: set[str]
+) -> Iterator[Match]:
     """One pass over `table` for `rules`: each JSON column a rule looks into is parsed once per
-    record for every path any of them reads, then all predicates are tested on those values."""
+    record for every path any of them reads, then all predicates are tested on those values.
+    The matches of rules in `used` (by correlations) go to the matches table; the ids of the
+    rules that matched anything are added to `matched`."""
     predicates = [r.predicate for r in rules if r.predicate is not None]
     columns: dict[str, list[str]] = {}  # column -> paths read from it, in slot order
 
@@ -140,22 +153,45 @@ def _scan(
         for n, (column, paths) in enumerate(columns.items())
     ]
     actor, ip, target, operation = SUMMARY[table]
-    key, outcome = key_sql(table, "t"), final_status_sql(table, "t")
+    key = key_sql(table, "t")
+    join, outcome = outcome_sql(table, "t")
     own = f"t.{OPERATIONS[table][1]}" if table in OPERATIONS else "NULL"
     tests = ", ".join(f"coalesce({link(p.sql, slots)}, false)" for p in predicates)
     params = [x for p in predicates for x in p.params]
     extracted = "".join(", " + e for e in lists)
+    guards = [r.guard for r in rules]
+    prefilter = ""
+    if all(g is not None for g in guards):
+        known = [g for g in guards if g is not None]
+        # Only records some rule's guard lets through are tested (and their JSON parsed) at all.
+        prefilter = " WHERE " + " OR ".join(f"coalesce({g.sql}, false)" for g in known)
+        params = params + [x for g in known for x in g.params]
     # The tests are materialised with just the row id, so DuckDB computes each record's values
     # once rather than once per rule; only the records that hit are read again for the alert.
-    sql = (
-        f"WITH x AS MATERIALIZED (SELECT t._RowId, [{tests}] AS hits "
-        f'FROM (SELECT *{extracted} FROM "{table}" t) t) '
-        f"SELECT t.TimeGenerated, {actor}, {ip}, {target}, {operation}, f.Path, t._Line, t._Record, "
-        f"{outcome}, {key}, {own}, list_filter(range(1, {len(predicates) + 1}), lambda i: x.hits[i]) "
-        f'FROM x JOIN "{table}" t ON t._RowId = x._RowId LEFT JOIN IngestFiles f ON f.FileId = t._FileId '
-        "WHERE list_bool_or(x.hits) ORDER BY 1"
+    session.run(
+        f"CREATE OR REPLACE TEMP TABLE lw_scan AS SELECT t._RowId, [{tests}] AS hits "
+        f'FROM (SELECT *{extracted} FROM "{table}" t{prefilter}) t',
+        params,
     )
-    for time, who, where, what, op, path, line, record, outcome, operation_key, own, which in session.run(sql, params):
+    anything = ", ".join(f"coalesce(bool_or(hits[{i}]), false)" for i in range(1, len(rules) + 1))
+    ((any_hit,),) = session.run(f"SELECT [{anything}] FROM lw_scan")
+    for i, (rule, hit) in enumerate(zip(rules, any_hit, strict=True), 1):
+        if hit:
+            matched.add(rule.id)
+        if hit and rule.id in used:
+            session.run(f"INSERT INTO {MATCHES} SELECT ?, _RowId FROM lw_scan WHERE hits[{i}]", [rule.id])
+    if table in OPERATIONS and any(any_hit):
+        session.run(record_outcomes(table, "SELECT _RowId FROM lw_scan WHERE list_bool_or(hits)"))
+    alerting = [i for i, (rule, hit) in enumerate(zip(rules, any_hit, strict=True), 1) if hit and rule.alerts]
+    if not alerting:
+        return
+    sql = (
+        f"SELECT t.TimeGenerated, {actor}, {ip}, {target}, {operation}, f.Path, t._Line, t._Record, "
+        f"{outcome}, {key}, {own}, list_filter({alerting}, lambda i: x.hits[i]) AS which "
+        f'FROM lw_scan x JOIN "{table}" t ON t._RowId = x._RowId LEFT JOIN IngestFiles f ON f.FileId = t._FileId{join} '
+        "WHERE len(which) > 0 ORDER BY 1"
+    )
+    for time, who, where, what, op, path, line, record, outcome, operation_key, own, which in session.run(sql):
         for i in which:
             rule = rules[i - 1]
             alert = Alert(

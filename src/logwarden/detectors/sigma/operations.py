@@ -45,15 +45,29 @@ def key_sql(table: str, alias: str) -> str:
     return f"lower(concat_ws('|', {', '.join(f'{alias}.{c}' for c in columns)}))"
 
 
-def final_status_sql(table: str, alias: str) -> str:
-    """SQL of the most final status any event of row `alias`'s operation has: a request body is
-    often logged on the `Start` event only, and the rule that judges it must still learn whether
-    the operation succeeded."""
+# Filled by the hunt: each matched operation's most final status, by `key_sql`.
+OUTCOMES = "lw_outcomes"
+
+
+def outcome_sql(table: str, alias: str) -> tuple[str, str]:
+    """A join and a column: the most final status any event of row `alias`'s operation has, as
+    `record_outcomes` left it. A request body is often logged on the `Start` event only, and the
+    rule that judges it must still learn whether the operation succeeded."""
     if table not in OPERATIONS:
-        return "NULL"
+        return "", "NULL"
+    return f" LEFT JOIN {OUTCOMES} oc ON oc.key = {key_sql(table, alias)}", "oc.outcome"
+
+
+def record_outcomes(table: str, rows: str) -> str:
+    """SQL recording the outcome of every operation of the rows whose `_RowId`s the query `rows`
+    gives, once, however many rules matched them."""
     columns, status = OPERATIONS[table]
-    same = " AND ".join(f"lower(o.{c}) = lower({alias}.{c})" for c in columns)
-    return f'(SELECT min_by(o.{status}, {rank_sql(f"o.{status}")}) FROM "{table}" o WHERE {same})'
+    return (
+        f"INSERT OR IGNORE INTO {OUTCOMES} SELECT key, min_by(status, {rank_sql('status')}) FROM "
+        f'(SELECT {key_sql(table, "o")} AS key, o.{status} AS status FROM "{table}" o '
+        f'WHERE lower(o.{columns[0]}) IN (SELECT lower(t.{columns[0]}) FROM "{table}" t WHERE t._RowId IN ({rows}))) '
+        "GROUP BY key"
+    )
 
 
 _SUCCEEDED = ("success", "succeeded", "accept", "accepted")

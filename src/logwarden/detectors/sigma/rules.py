@@ -38,6 +38,7 @@ class CompiledRule:
     catalogue: tuple[str, ...] = ()
     attempt_level: str | None = None
     uses: tuple[str, ...] = ()  # a correlation's detection rules, by id
+    guard: Predicate | None = None  # a detection rule: plain-column tests every match passes
 
     @property
     def runs(self) -> bool:
@@ -142,11 +143,17 @@ def compile_rule(rule: SigmaRule, source: str, pipeline: ProcessingPipeline | No
     try:
         table = table_for(rule.logsource)
         compiler = Compiler(table)
-        parts = [compiler.compile(condition.parsed) for condition in rule.detection.parsed_condition]
+        conditions = [condition.parsed for condition in rule.detection.parsed_condition]
+        parts = [compiler.compile(condition) for condition in conditions]
+        guards = [compiler.guard(condition) for condition in conditions]
     except (UnmappedField, UnsupportedLogsource, UnsupportedRule, SigmaError) as exc:
         return replace(meta, error=str(exc))
     predicate = Predicate(" OR ".join(p.sql for p in parts), [x for p in parts for x in p.params])
-    return replace(meta, table=table.name, predicate=predicate)
+    guard = None
+    if None not in guards:
+        known = [g for g in guards if g is not None]
+        guard = Predicate(" OR ".join(g.sql for g in known), [x for g in known for x in g.params])
+    return replace(meta, table=table.name, predicate=predicate, guard=guard)
 
 
 def _correlation(rule: SigmaCorrelationRule, source: str, bases: dict[str, BaseRule], unresolved: str) -> CompiledRule:
