@@ -5,7 +5,7 @@ stacked (time, rule, group-by values), then window
 functions over `timespan` decide:
 - event_count / value_count / value_sum / value_avg / value_median / value_percentile: events
   (or distinct values, or the sum, average, median or percentile of a field) in the `timespan`
-  that follows an event of the group;
+  that ends at an event of the group, which is then the alert's event;
 - temporal: every referenced rule has an event in the `timespan` that follows an event;
 - temporal_ordered: the rules' events follow one another, in order, within `timespan` of the first;
 - extended conditions (`a and not b`): anchored on the first rule named positively, a rule is
@@ -56,7 +56,8 @@ _OPS = {
 _NUMBER = "TRY_CAST(val AS DOUBLE)"
 _AGGREGATES = {
     SigmaCorrelationType.EVENT_COUNT: ("events", "count(*)"),
-    SigmaCorrelationType.VALUE_COUNT: ("distinct values", "count(DISTINCT val)"),
+    # Values compare as Sigma compares strings: case-insensitively.
+    SigmaCorrelationType.VALUE_COUNT: ("distinct values", "count(DISTINCT lower(CAST(val AS VARCHAR)))"),
     SigmaCorrelationType.VALUE_SUM: ("sum", f"sum({_NUMBER})"),
     SigmaCorrelationType.VALUE_AVG: ("average", f"avg({_NUMBER})"),
     SigmaCorrelationType.VALUE_MEDIAN: ("median", f"median({_NUMBER})"),
@@ -134,7 +135,12 @@ def compile_correlation(rule: SigmaCorrelationRule, bases: dict[str, BaseRule]) 
         label, aggregate = _AGGREGATES[rule.type]
         if rule.type is SigmaCorrelationType.VALUE_PERCENTILE:
             aggregate = aggregate.format(p=float(condition.percentile or 50) / 100)
-        scored = f"SELECT *, {aggregate} OVER ({forward}) AS n FROM m"
+        # The window ends at each event: the alert is the event that meets the condition (the
+        # fifth deletion, the write that brought a second destination), not the burst's first.
+        backward = (
+            f"PARTITION BY {partition} ORDER BY t RANGE BETWEEN INTERVAL {span} SECONDS PRECEDING AND CURRENT ROW"
+        )
+        scored = f"SELECT *, {aggregate} OVER ({backward}) AS n FROM m"
         # The threshold is a number pySigma parsed, written as one.
         keep = f"n {_OPS[condition.op]} {float(condition.count)!r}"
         anchors = f"SELECT *, '{label}: ' || n AS what FROM ({scored}) WHERE {keep}"
