@@ -79,9 +79,10 @@ EXPECTED_PANTHER: list[tuple[str, int | None, str]] = [
     ("Resource Lock Deleted and Not Put Back", 112, "medium"),
     ("Resource Lock Deleted and Not Put Back", 113, "medium"),
     ("Resource Lock Deleted and Not Put Back", 114, "low"),  # Failed: an attempt
-    # blobServices writes turning soft delete off
+    # blobServices writes turning soft delete off; lines 148 and 175 are one operation (same
+    # correlation id, operation and resource), so one alert, from the first read
+    ("Blob Soft Delete, Container Soft Delete or Versioning Disabled on a Storage Account", 148, "medium"),
     ("Blob Soft Delete, Container Soft Delete or Versioning Disabled on a Storage Account", 149, "medium"),
-    ("Blob Soft Delete, Container Soft Delete or Versioning Disabled on a Storage Account", 175, "medium"),
     ("Immutability (WORM) Policy Deleted from a Storage Container", 183, "high"),
     ("Immutability (WORM) Policy Deleted from a Storage Container", 184, "high"),
     ("Immutability (WORM) Policy Deleted from a Storage Container", 185, "high"),

@@ -109,7 +109,7 @@ def compile_correlation(rule: SigmaCorrelationRule, bases: dict[str, BaseRule]) 
         # with the operation's outcome whichever event the rule matched.
         once = (
             f" QUALIFY row_number() OVER (PARTITION BY {key_sql(base.table, 't')} "
-            f"ORDER BY {rank_sql('t.' + OPERATIONS[base.table][1])}, t.TimeGenerated DESC) = 1"
+            f"ORDER BY {rank_sql('t.' + OPERATIONS[base.table][1])}, t.TimeGenerated DESC, t._RowId) = 1"
             if base.table in OPERATIONS
             else ""
         )

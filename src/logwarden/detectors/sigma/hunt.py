@@ -189,7 +189,9 @@ def _scan(
         f"SELECT t.TimeGenerated, {actor}, {ip}, {target}, {operation}, f.Path, t._Line, t._Record, "
         f"{outcome}, {key}, {own}, list_filter({alerting}, lambda i: x.hits[i]) AS which "
         f'FROM lw_scan x JOIN "{table}" t ON t._RowId = x._RowId LEFT JOIN IngestFiles f ON f.FileId = t._FileId{join} '
-        "WHERE len(which) > 0 ORDER BY 1"
+        # Ties in time broken by where the event was read, so the same event represents its
+        # operation in every run.
+        "WHERE len(which) > 0 ORDER BY 1, 6, 7, 8"
     )
     for time, who, where, what, op, path, line, record, outcome, operation_key, own, which in session.run(sql):
         for i in which:

@@ -55,17 +55,23 @@ def outcome_sql(table: str, alias: str) -> tuple[str, str]:
     rule that judges it must still learn whether the operation succeeded."""
     if table not in OPERATIONS:
         return "", "NULL"
-    return f" LEFT JOIN {OUTCOMES} oc ON oc.key = {key_sql(table, alias)}", "oc.outcome"
+    own = f"{alias}.{OPERATIONS[table][1]}"
+    return f" LEFT JOIN {OUTCOMES} oc ON oc.key = {key_sql(table, alias)}", f"coalesce(oc.outcome, {own})"
 
 
 def record_outcomes(table: str, rows: str) -> str:
     """SQL recording the outcome of every operation of the rows whose `_RowId`s the query `rows`
-    gives, once, however many rules matched them."""
+    gives, once, however many rules matched them. A row that succeeded needs no look-up: nothing
+    is more final (`outcome_sql` falls back on the row's own status)."""
     columns, status = OPERATIONS[table]
+    pending = (
+        f'SELECT DISTINCT lower(t.{columns[0]}) AS c FROM "{table}" t '
+        f"WHERE t._RowId IN ({rows}) AND {rank_sql('t.' + status)} > 0"
+    )
     return (
         f"INSERT OR IGNORE INTO {OUTCOMES} SELECT key, min_by(status, {rank_sql('status')}) FROM "
         f'(SELECT {key_sql(table, "o")} AS key, o.{status} AS status FROM "{table}" o '
-        f'WHERE lower(o.{columns[0]}) IN (SELECT lower(t.{columns[0]}) FROM "{table}" t WHERE t._RowId IN ({rows}))) '
+        f"SEMI JOIN ({pending}) p ON lower(o.{columns[0]}) = p.c) "
         "GROUP BY key"
     )
 
