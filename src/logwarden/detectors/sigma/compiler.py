@@ -95,24 +95,40 @@ def like_pattern(value: SigmaString) -> str:
 
 # JSON paths are left in compiled SQL as tokens, so that whoever runs many rules over one table
 # can read every path below a column in one parse per record (`link`); a rule run alone gets a
-# direct extraction for each. Tokens number (column, path) pairs for the life of the process.
+# direct extraction for each. A token names (column, within, path): `within`, when set, are the
+# spellings of a key below the column holding JSON in a string (an ARM request body), and `path`
+# applies inside that string, so all paths into one request body share its parse too. Tokens
+# live for the life of the process.
 _TOKEN = re2.compile("\u27e6(\\d+)\u27e7")
-_PATH_IDS: dict[tuple[str, str], int] = {}
-_PATHS: list[tuple[str, str]] = []
+PathKey = tuple[str, tuple[str, ...] | None, str]
+_PATH_IDS: dict[PathKey, int] = {}
+_PATHS: list[PathKey] = []
 
 
-def path_token(column: str, path: str) -> str:
-    key = (column, path)
+def path_token(column: str, path: str, within: tuple[str, ...] | None = None) -> str:
+    key = (column, within, path)
     if key not in _PATH_IDS:
         _PATH_IDS[key] = len(_PATHS)
         _PATHS.append(key)
     return f"\u27e6{_PATH_IDS[key]}\u27e7"
 
 
-def path_tokens(sql: str) -> list[tuple[int, str, str]]:
-    """(token id, column, path) of every token in `sql`, each once."""
+def path_tokens(sql: str) -> list[tuple[int, str, tuple[str, ...] | None, str]]:
+    """(token id, column, within, path) of every token in `sql`, each once."""
     ids = sorted({int(t) for t in _TOKEN.findall(sql)})
     return [(i, *_PATHS[i]) for i in ids]
+
+
+def inner_document(column: str, within: tuple[str, ...], slot: Any = None) -> str:
+    """SQL of the JSON a string below `column` holds (the first spelling present). The string is
+    attacker-controlled: text that is not JSON reads as missing, never an error. `slot` gives the
+    SQL of a path below the column, by default a direct extraction."""
+
+    def direct(c: str, p: str) -> str:
+        return f'json_extract_string("{c}", {sql_str(p)})'
+
+    found = ", ".join((slot or direct)(column, p) for p in within)
+    return f"TRY_CAST(coalesce({found}) AS JSON)"
 
 
 def link(sql: str, slots: dict[int, str] | None = None) -> str:
@@ -122,7 +138,9 @@ def link(sql: str, slots: dict[int, str] | None = None) -> str:
         token = int(match.group(1))
         if slots is not None and token in slots:
             return slots[token]
-        column, path = _PATHS[token]
+        column, within, path = _PATHS[token]
+        if within is not None:
+            return f"json_extract_string({inner_document(column, within)}, {sql_str(path)})"
         return f'json_extract_string("{column}", {sql_str(path)})'
 
     return str(_TOKEN.sub(replace, sql))
@@ -152,8 +170,10 @@ class Compiler:
         only on the records some rule's guard lets through: most rules name an operation, and the
         JSON of a record no rule's operation matches is never parsed."""
         if isinstance(node, ConditionAND):
+            # Any one conjunct's guard is enough: the cheapest (no regular expression, no CIDR).
             guards = [g for g in (self.guard(arg) for arg in node.args) if g is not None]
-            return _joined(" AND ", guards) if guards else None
+            cheap = [g for g in guards if not any(f in g.sql for f in ("regexp_", "lw_ipv"))]
+            return (cheap or guards)[0] if guards else None
         if isinstance(node, ConditionOR):
             either = [self.guard(arg) for arg in node.args]
             return _joined(" OR ", [g for g in either if g is not None]) if None not in either else None
@@ -215,8 +235,10 @@ class Compiler:
             return f"lw_param({column}, ?)", [ref.parameter]
         if ref.path is not None:
             if ref.within is not None:
-                document, params = self._document(ref)
-                return f"json_extract_string({document}, ?)", [*params, ref.path]
+                if any("\x00" in p for p in (*ref.within, ref.path)):
+                    document, params = self._document(ref)
+                    return f"json_extract_string({document}, ?)", [*params, ref.path]
+                return path_token(ref.column, ref.path, ref.within), []
             paths = (ref.path, *ref.shapes)
             if any("\x00" in p for p in paths):  # not shareable as a literal: extract it on its own
                 found = ", ".join(f"json_extract_string({column}, ?)" for _ in paths)
@@ -231,12 +253,10 @@ class Compiler:
         """SQL of the JSON text a field's path applies to: its column, or a JSON string inside it."""
         if ref.within is None:
             return f'"{ref.column}"', []
-        # The string is attacker-controlled: text that is not JSON reads as missing, never an error.
         if any("\x00" in p for p in ref.within):
             found = ", ".join(f'json_extract_string("{ref.column}", ?)' for _ in ref.within)
             return f"TRY_CAST(coalesce({found}) AS JSON)", list(ref.within)
-        found = ", ".join(path_token(ref.column, p) for p in ref.within)
-        return f"TRY_CAST(coalesce({found}) AS JSON)", []
+        return inner_document(ref.column, ref.within, lambda c, p: path_token(c, p)), []
 
     def _on_value(self, ref: FieldRef, test: str, params: list[Any], absent_matches: bool = False) -> Predicate:
         """`test` (written over `{v}`) applied to the field; for a list, true if any element passes."""

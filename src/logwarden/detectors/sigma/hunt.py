@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from logwarden.detectors.sigma.compiler import MACROS, link, path_tokens
+from logwarden.detectors.sigma.compiler import MACROS, inner_document, link, path_tokens
 from logwarden.detectors.sigma.correlation import MATCHES
 from logwarden.detectors.sigma.operations import (
     OPERATIONS,
@@ -135,7 +135,15 @@ def _scan(
 
     slots: dict[int, str] = {}
     from_raw = FROM_RAW.get(table, {})
-    for token, column, path in path_tokens(" ".join(p.sql for p in predicates)):
+    documents: dict[tuple[str, tuple[str, ...]], list[str]] = {}  # (column, within) -> paths inside
+    tokens = path_tokens(" ".join(p.sql for p in predicates))
+    for token, column, within, path in tokens:
+        if within is not None:
+            if column not in from_raw:
+                paths = documents.setdefault((column, within), [])
+                paths.append(path)
+                slots[token] = f"k{list(documents).index((column, within))}[{len(paths)}]"
+            continue
         spec = from_raw.get(column)
         if spec is None:
             slots[token] = slot(column, path)
@@ -148,6 +156,12 @@ def _scan(
         slots[token] = (
             f"coalesce({', '.join(found)}, json_extract_string(coalesce({', '.join(texts)}), {sql_str(path)}))"
         )
+    # A request body's paths are read in one parse of it, from the column's own extraction (so
+    # before the column's list of paths is written out).
+    bodies = [
+        f"json_extract_string({inner_document(column, within, slot)}, [{', '.join(sql_str(p) for p in paths)}]) AS k{n}"
+        for n, ((column, within), paths) in enumerate(documents.items())
+    ]
     lists = [
         f'json_extract_string(t."{column}", [{", ".join(sql_str(p) for p in paths)}]) AS j{n}'
         for n, (column, paths) in enumerate(columns.items())
@@ -159,6 +173,7 @@ def _scan(
     tests = ", ".join(f"coalesce({link(p.sql, slots)}, false)" for p in predicates)
     params = [x for p in predicates for x in p.params]
     extracted = "".join(", " + e for e in lists)
+    documents_read = "".join(", " + e for e in bodies)
     guards = [r.guard for r in rules]
     prefilter = ""
     if all(g is not None for g in guards):
@@ -170,7 +185,7 @@ def _scan(
     # once rather than once per rule; only the records that hit are read again for the alert.
     session.run(
         f"CREATE OR REPLACE TEMP TABLE lw_scan AS SELECT t._RowId, [{tests}] AS hits "
-        f'FROM (SELECT *{extracted} FROM "{table}" t{prefilter}) t',
+        f'FROM (SELECT *{documents_read} FROM (SELECT *{extracted} FROM "{table}" t{prefilter}) t) t',
         params,
     )
     anything = ", ".join(f"coalesce(bool_or(hits[{i}]), false)" for i in range(1, len(rules) + 1))
