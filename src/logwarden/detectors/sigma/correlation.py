@@ -79,6 +79,17 @@ def references(rule: SigmaCorrelationRule) -> list[str]:
     return [r.reference for r in (rule.rules or [])] or _referenced(rule)
 
 
+def required(rule: SigmaCorrelationRule) -> list[str]:
+    """The referenced rules that must all have matched something for the correlation to fire:
+    the anchor of an extended condition, every rule of a plain temporal one, none named for a
+    count (any one will do)."""
+    if isinstance(rule.condition, SigmaExtendedCorrelationCondition):
+        return [_first_positive(rule.condition.parsed)]
+    if rule.type in (SigmaCorrelationType.TEMPORAL, SigmaCorrelationType.TEMPORAL_ORDERED):
+        return references(rule)
+    return []
+
+
 def compile_correlation(rule: SigmaCorrelationRule, bases: dict[str, BaseRule]) -> Predicate:
     """The whole query; its rows are (time, actor, ip, target, operation, path, line, record, outcome,
     detail), the first eight from the event the alert is anchored on."""

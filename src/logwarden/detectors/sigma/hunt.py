@@ -56,8 +56,11 @@ def hunt(session: Session, rules: list[CompiledRule]) -> Iterator[Alert]:
     running = [r for r in rules if r.runs]
     correlations = [r for r in running if r.query is not None and r.alerts]
     used = {base for r in correlations for base in r.uses}
+    # The rules whose matches a correlation may be anchored on: their outcome is told.
+    anchored = {base for r in correlations for base in (r.needs or r.uses)}
     # The rules correlations use are scanned too, though they do not alert on their own: a
-    # correlation none of whose rules matched anything cannot fire and is not run.
+    # correlation none of whose rules matched anything, or whose anchor matched nothing, cannot
+    # fire and is not run.
     by_table: dict[str, list[CompiledRule]] = {}
     for rule in running:
         if rule.predicate is not None and rule.table is not None and (rule.alerts or rule.id in used):
@@ -68,9 +71,9 @@ def hunt(session: Session, rules: list[CompiledRule]) -> Iterator[Alert]:
     for table, table_rules in by_table.items():
         for start in range(0, len(table_rules), RULES_PER_SCAN):
             chunk = table_rules[start : start + RULES_PER_SCAN]
-            yield from _per_operation(_scan(session, table, chunk, used, matched))
+            yield from _per_operation(_scan(session, table, chunk, used, anchored, matched))
     for rule in correlations:
-        if rule.query is not None and matched & set(rule.uses):
+        if rule.query is not None and matched & set(rule.uses) and set(rule.needs) <= matched:
             found: list[Match] = []
             for time, who, where, what, op, path, line, record, status, detail in session.run(
                 rule.query.sql, rule.query.params
@@ -118,12 +121,18 @@ def _per_operation(matches: Iterable[Match]) -> Iterator[Alert]:
 
 
 def _scan(
-    session: Session, table: str, rules: list[CompiledRule], used: set[str], matched: set[str]
+    session: Session,
+    table: str,
+    rules: list[CompiledRule],
+    used: set[str],
+    anchored: set[str],
+    matched: set[str],
 ) -> Iterator[Match]:
     """One pass over `table` for `rules`: each JSON column a rule looks into is parsed once per
     record for every path any of them reads, then all predicates are tested on those values.
-    The matches of rules in `used` (by correlations) go to the matches table; the ids of the
-    rules that matched anything are added to `matched`."""
+    The matches of rules in `used` (by correlations) go to the matches table; the outcomes of
+    the operations that rules which alert, or are `anchored` on, matched are recorded; the ids
+    of the rules that matched anything are added to `matched`."""
     predicates = [r.predicate for r in rules if r.predicate is not None]
     columns: dict[str, list[str]] = {}  # column -> paths read from it, in slot order
 
@@ -195,9 +204,12 @@ def _scan(
             matched.add(rule.id)
         if hit and rule.id in used:
             session.run(f"INSERT INTO {MATCHES} SELECT ?, _RowId FROM lw_scan WHERE hits[{i}]", [rule.id])
-    if table in OPERATIONS and any(any_hit):
-        session.run(record_outcomes(table, "SELECT _RowId FROM lw_scan WHERE list_bool_or(hits)"))
-    alerting = [i for i, (rule, hit) in enumerate(zip(rules, any_hit, strict=True), 1) if hit and rule.alerts]
+    hits = [(i, rule) for i, (rule, hit) in enumerate(zip(rules, any_hit, strict=True), 1) if hit]
+    alerting = [i for i, rule in hits if rule.alerts]
+    told = [i for i, rule in hits if rule.alerts or rule.id in anchored]
+    if table in OPERATIONS and told:
+        # Only the operations an alert may name need their outcome.
+        session.run(record_outcomes(table, f"SELECT _RowId FROM lw_scan WHERE list_bool_or([hits[i] FOR i IN {told}])"))
     if not alerting:
         return
     sql = (

@@ -15,7 +15,7 @@ from sigma.processing.transformations import ValueListPlaceholderTransformation
 from sigma.rule import SigmaRule
 
 from logwarden.detectors.sigma.compiler import Compiler, Predicate, UnsupportedRule
-from logwarden.detectors.sigma.correlation import BaseRule, compile_correlation, references
+from logwarden.detectors.sigma.correlation import BaseRule, compile_correlation, references, required
 from logwarden.detectors.sigma.fieldmap import UnmappedField, UnsupportedLogsource, table_for
 
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -38,6 +38,7 @@ class CompiledRule:
     catalogue: tuple[str, ...] = ()
     attempt_level: str | None = None
     uses: tuple[str, ...] = ()  # a correlation's detection rules, by id
+    needs: tuple[str, ...] = ()  # those of them that must all have matched for it to fire
     guard: Predicate | None = None  # a detection rule: plain-column tests every match passes
 
     @property
@@ -164,6 +165,7 @@ def _correlation(rule: SigmaCorrelationRule, source: str, bases: dict[str, BaseR
         return replace(meta, error="; ".join(str(e) for e in rule.errors))
     try:
         query = compile_correlation(rule, bases)
-        return replace(meta, query=query, uses=tuple(bases[ref].id for ref in references(rule)))
+        uses = tuple(bases[ref].id for ref in references(rule))
+        return replace(meta, query=query, uses=uses, needs=tuple(bases[ref].id for ref in required(rule)))
     except (UnmappedField, UnsupportedRule, SigmaError) as exc:
         return replace(meta, error=f"{exc}{f' ({unresolved})' if unresolved else ''}")
