@@ -112,3 +112,10 @@ def test_the_docs_show_the_current_coverage() -> None:
     result = CliRunner().invoke(app, ["rules", "coverage", "--format", "markdown"])
     docs = Path(__file__).resolve().parents[1] / "docs" / "rule-pack.md"
     assert result.stdout in docs.read_text(encoding="utf-8"), "regenerate: logwarden rules coverage --format markdown"
+
+
+def test_rules_coverage_on_a_terminal() -> None:
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["rules", "coverage"])
+    assert result.exit_code == 0
+    assert "Tamper catalogue coverage" in result.stdout
+    assert re.search(r"^71 of 72 behaviours covered by the pack; public rule sets touch 30$", result.stdout, re.M)
