@@ -46,6 +46,9 @@ class Alert:
 # Rules per scan: every detection rule on a table is tested in one pass over it.
 RULES_PER_SCAN = 200
 
+# A match: the rule, its alert, the ARM operation's key and the matched event's own status.
+Match = tuple[CompiledRule, Alert, str | None, str | None]
+
 
 def hunt(session: Session, rules: list[CompiledRule]) -> Iterator[Alert]:
     """Alerts of every rule that runs and alerts: detection rules table by table, one scan each,
@@ -95,10 +98,6 @@ def hunt(session: Session, rules: list[CompiledRule]) -> Iterator[Alert]:
                 )
                 found.append((rule, replace(alert, outcome=status, detail=detail), None, None))
             yield from _per_operation(found)
-
-
-# A match: the rule, its alert, the ARM operation's key and the matched event's own status.
-Match = tuple[CompiledRule, Alert, str | None, str | None]
 
 
 def _per_operation(matches: Iterable[Match]) -> Iterator[Alert]:
