@@ -72,6 +72,8 @@ def hunt(session: Session, rules: list[CompiledRule]) -> Iterator[Alert]:
     session.run(f"CREATE OR REPLACE TEMP TABLE {OUTCOMES} (key VARCHAR PRIMARY KEY, outcome VARCHAR)")
     matched: set[str] = set()
     for table, table_rules in by_table.items():
+        if not session.run(f'SELECT 1 FROM "{table}" LIMIT 1'):
+            continue  # nothing to scan: planning a scan of many rules costs more than it
         for start in range(0, len(table_rules), RULES_PER_SCAN):
             chunk = table_rules[start : start + RULES_PER_SCAN]
             yield from _per_operation(_scan(session, table, chunk, used, anchored, matched))
