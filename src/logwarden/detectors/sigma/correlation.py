@@ -35,7 +35,7 @@ from sigma.correlations import (
 
 from logwarden.detectors.sigma.compiler import Compiler, Predicate, UnsupportedRule, link
 from logwarden.detectors.sigma.fieldmap import resolve
-from logwarden.detectors.sigma.operations import OPERATIONS, SUMMARY, key_sql, outcome_sql, rank_sql
+from logwarden.detectors.sigma.operations import OPERATIONS, SUMMARY, key_sql, outcome_sql, rank_sql, status_sql
 from logwarden.store.sql import sql_str
 from logwarden.store.tables import TABLES
 
@@ -67,11 +67,10 @@ _AGGREGATES = {
 
 @dataclass(frozen=True)
 class BaseRule:
-    """A referenced detection rule, compiled: its id, table and predicate."""
+    """A referenced detection rule, compiled: its id and table (its matches are the scan's)."""
 
     id: str
     table: str
-    predicate: Predicate
 
 
 def references(rule: SigmaCorrelationRule) -> list[str]:
@@ -120,7 +119,7 @@ def compile_correlation(rule: SigmaCorrelationRule, bases: dict[str, BaseRule]) 
         # with the operation's outcome whichever event the rule matched.
         once = (
             f" QUALIFY row_number() OVER (PARTITION BY {key_sql(base.table, 't')} "
-            f"ORDER BY {rank_sql('t.' + OPERATIONS[base.table][1])}, t.TimeGenerated DESC, t._RowId) = 1"
+            f"ORDER BY {rank_sql(status_sql(base.table, 't'))}, t.TimeGenerated DESC, t._RowId) = 1"
             if base.table in OPERATIONS
             else ""
         )

@@ -232,10 +232,7 @@ def _json_ref(column: str, steps: list[str]) -> FieldRef:
     shapes = [head]
     for n, step in enumerate(steps):
         if step.lower() in _JSON_STRINGS and n + 1 < len(steps) and within is None and shapes == [head]:
-            # Exports spell the key either way (`requestbody` in Event Hub records, `requestBody`
-            # in the REST API's); both are read, the first present wins.
-            spellings = dict.fromkeys((step, step.lower(), _JSON_STRINGS[step.lower()]))
-            within, shapes = tuple(head + "." + _key(s) for s in spellings), ["$"]
+            within, shapes = tuple(head + "." + _key(s) for s in _spellings(step)), ["$"]
             continue
         shapes = [shape + "." + _key(step) for shape in shapes]
         if step.lower() in _ARRAYS:
@@ -244,10 +241,15 @@ def _json_ref(column: str, steps: list[str]) -> FieldRef:
     last = steps[-1].lower() if steps else ""
     if not many and within is None and last in _JSON_STRINGS:
         # The request body itself (to search its text): either spelling of the key.
-        spellings = dict.fromkeys((steps[-1], last, _JSON_STRINGS[last]))
         prefix = shapes[0][: -len(_key(steps[-1]))]
-        shapes = [prefix + _key(s) for s in spellings]
+        shapes = [prefix + _key(s) for s in _spellings(steps[-1])]
     return FieldRef(column, shapes[0], many, within=within, shapes=tuple(shapes[1:]))
+
+
+def _spellings(step: str) -> list[str]:
+    """A JSON-string key as written and as exports spell it (`requestbody` in Event Hub records,
+    `requestBody` in the REST API's): all are read, the first present wins."""
+    return list(dict.fromkeys((step, step.lower(), _JSON_STRINGS[step.lower()])))
 
 
 def _key(step: str) -> str:

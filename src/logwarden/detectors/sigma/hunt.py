@@ -1,4 +1,5 @@
-"""Run compiled Sigma rules over the case database, in bulk: one query per rule."""
+"""Run compiled Sigma rules over the case database, in bulk: one scan per table for all its
+rules, then each correlation over the matches the scans left."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from logwarden.detectors.sigma.operations import (
     outcome_sql,
     rank,
     record_outcomes,
+    status_sql,
 )
 from logwarden.detectors.sigma.rules import CompiledRule
 from logwarden.store.database import Session
@@ -84,21 +86,12 @@ def hunt(session: Session, rules: list[CompiledRule]) -> Iterator[Alert]:
                 rule.query.sql, rule.query.params
             ):
                 alert = Alert(
-                    rule.id,
-                    rule.title,
-                    rule.level,
-                    rule.tags,
-                    time,
-                    who,
-                    where,
-                    what,
-                    op,
-                    "correlation",
-                    path,
-                    line,
-                    record,
+                    *(rule.id, rule.title, rule.level, rule.tags, time, who, where, what, op, "correlation"),
+                    *(path, line, record),
+                    outcome=status,
+                    detail=detail,
                 )
-                found.append((rule, replace(alert, outcome=status, detail=detail), None, None))
+                found.append((rule, alert, None, None))
             yield from _per_operation(found)
 
 
@@ -179,7 +172,7 @@ def _scan(
     actor, ip, target, operation = SUMMARY[table]
     key = key_sql(table, "t")
     join, outcome = outcome_sql(table, "t")
-    own = f"t.{OPERATIONS[table][1]}" if table in OPERATIONS else "NULL"
+    own = status_sql(table, "t")
     tests = ", ".join(f"coalesce({link(p.sql, slots)}, false)" for p in predicates)
     params = [x for p in predicates for x in p.params]
     extracted = "".join(", " + e for e in lists)
@@ -200,12 +193,11 @@ def _scan(
     )
     anything = ", ".join(f"coalesce(bool_or(hits[{i}]), false)" for i in range(1, len(rules) + 1))
     ((any_hit,),) = session.run(f"SELECT [{anything}] FROM lw_scan")
-    for i, (rule, hit) in enumerate(zip(rules, any_hit, strict=True), 1):
-        if hit:
-            matched.add(rule.id)
-        if hit and rule.id in used:
-            session.run(f"INSERT INTO {MATCHES} SELECT ?, _RowId FROM lw_scan WHERE hits[{i}]", [rule.id])
     hits = [(i, rule) for i, (rule, hit) in enumerate(zip(rules, any_hit, strict=True), 1) if hit]
+    for i, rule in hits:
+        matched.add(rule.id)
+        if rule.id in used:
+            session.run(f"INSERT INTO {MATCHES} SELECT ?, _RowId FROM lw_scan WHERE hits[{i}]", [rule.id])
     alerting = [i for i, rule in hits if rule.alerts]
     told = [i for i, rule in hits if rule.alerts or rule.id in anchored]
     if table in OPERATIONS and told:
@@ -225,6 +217,19 @@ def _scan(
         for i in which:
             rule = rules[i - 1]
             alert = Alert(
-                rule.id, rule.title, rule.level, rule.tags, time, who, where, what, op, table, path, line, record
+                rule.id,
+                rule.title,
+                rule.level,
+                rule.tags,
+                time,
+                who,
+                where,
+                what,
+                op,
+                table,
+                path,
+                line,
+                record,
+                outcome,
             )
-            yield rule, replace(alert, outcome=outcome), operation_key, own
+            yield rule, alert, operation_key, own

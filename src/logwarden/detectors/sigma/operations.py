@@ -45,6 +45,11 @@ def key_sql(table: str, alias: str) -> str:
     return f"lower(concat_ws('|', {', '.join(f'{alias}.{c}' for c in columns)}))"
 
 
+def status_sql(table: str, alias: str) -> str:
+    """SQL of row `alias`'s own status (NULL where there are no operations)."""
+    return f"{alias}.{OPERATIONS[table][1]}" if table in OPERATIONS else "NULL"
+
+
 # Filled by the hunt: each matched operation's most final status, by `key_sql`.
 OUTCOMES = "lw_outcomes"
 
@@ -55,7 +60,7 @@ def outcome_sql(table: str, alias: str) -> tuple[str, str]:
     rule that judges it must still learn whether the operation succeeded."""
     if table not in OPERATIONS:
         return "", "NULL"
-    own = f"{alias}.{OPERATIONS[table][1]}"
+    own = status_sql(table, alias)
     return f" LEFT JOIN {OUTCOMES} oc ON oc.key = {key_sql(table, alias)}", f"coalesce(oc.outcome, {own})"
 
 

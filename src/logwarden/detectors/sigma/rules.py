@@ -89,7 +89,7 @@ def load(paths: Iterable[Path], placeholders: dict[str, list[str]] | None = None
         compiled = detections.get(id(rule))
         if compiled is not None and compiled.predicate is not None and compiled.table is not None:
             for ref in filter(None, (str(rule.id) if rule.id else None, rule.name)):
-                bases[ref] = BaseRule(compiled.id, compiled.table, compiled.predicate)
+                bases[ref] = BaseRule(compiled.id, compiled.table)
     silenced: set[int] = set()
     for rule, source in rules:
         if isinstance(rule, SigmaRule):
