@@ -196,6 +196,121 @@ def hunt(
     err.print(f"{n:,} alerts from {usable:,} rules ({len(compiled) - usable:,} skipped)")
 
 
+AtOption = Annotated[
+    str | None,
+    typer.Option(
+        "--at", help="Judge as of this UTC moment (ISO 8601, e.g. 2026-05-01T00:00Z); default: the newest event."
+    ),
+]
+BudgetOption = Annotated[
+    str | None, typer.Option("--budget", help="False alarms allowed across all sources, e.g. 1/week (default), 2/day.")
+]
+SilenceConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", help="TOML: expected sources, groups, class limits, schedules, maintenance windows."),
+]
+
+
+def _judge_silence(
+    db: Path, at: str | None, budget: str | None, config: Path | None, explain: bool, rules: list[Path] | None
+) -> tuple[Any, Any]:
+    """Open the case, read the configuration, optionally hunt for the tamper events that
+    explain a silence, and judge every source."""
+    from datetime import UTC, datetime
+
+    from logwarden.detectors.silence.config import ConfigError, load_config
+    from logwarden.detectors.silence.explain import causes_from
+    from logwarden.detectors.silence.judge import judge
+    from logwarden.detectors.silence.sources import newest, observe
+
+    try:
+        settings = load_config(config)
+        if budget:
+            settings = settings.with_budget(budget)
+    except (ConfigError, ValueError) as exc:
+        err.print(Text(str(exc)))
+        raise typer.Exit(2) from exc
+    try:
+        case = open_case(db, read_only=True)
+    except FileNotFoundError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(2) from exc
+    with case:
+        if at:
+            try:
+                moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
+            except ValueError as exc:
+                err.print(Text(f"--at {at!r}: not an ISO 8601 time"))
+                raise typer.Exit(2) from exc
+            moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        else:
+            found = newest(case)
+            if found is None:
+                err.print("The case holds no events: nothing to judge.")
+                raise typer.Exit(2)
+            moment = found
+        causes = []
+        if explain:
+            from logwarden.detectors.sigma.hunt import hunt as run_hunt
+
+            compiled = _load_rules(rules, None)
+            causes = causes_from(run_hunt(case, compiled), compiled)
+        return judge(observe(case, moment), moment, settings, causes), settings
+
+
+@app.command()
+def silence(
+    db: DbOption = DEFAULT_DB,
+    at: AtOption = None,
+    budget: BudgetOption = None,
+    config: SilenceConfigOption = None,
+    explain: Annotated[
+        bool, typer.Option("--explain/--no-explain", help="Name the tamper alerts (rule pack) behind each silence.")
+    ] = True,
+    rules: RulesOption = None,
+    format: Annotated[AlertFormat | None, typer.Option("--format", help="table (on a terminal), jsonl, csv")] = None,
+) -> None:
+    """Sources that stopped (SILENT), thinned out (THINNED), lag (LATE) or never came (NEVER_SEEN),
+    each judged against its own rhythm, with the tamper events that explain it."""
+    from logwarden.outputs.silence import write_alert_table, write_csv, write_jsonl
+
+    result, settings = _judge_silence(db, at, budget, config, explain, rules)
+    chosen = format or (AlertFormat.table if out.is_terminal else AlertFormat.jsonl)
+    if chosen is AlertFormat.jsonl:
+        write_jsonl(sys.stdout, result.alerts)
+    elif chosen is AlertFormat.csv:
+        write_csv(sys.stdout, result.alerts)
+    else:
+        write_alert_table(out, result.alerts, settings.maintenance)
+    live = [a for a in result.alerts if not a.suppressed and a.state not in ("TOO_QUIET",)]
+    quiet = sum(a.state == "TOO_QUIET" for a in result.alerts)
+    err.print(
+        f"{len(live):,} silence alerts as of {result.at:%Y-%m-%d %H:%M}Z; {result.watched:,} sources watched, "
+        f"{quiet:,} too quiet to watch; budget {result.budget}"
+    )
+
+
+@app.command()
+def sources(
+    db: DbOption = DEFAULT_DB,
+    at: AtOption = None,
+    budget: BudgetOption = None,
+    config: SilenceConfigOption = None,
+    format: Annotated[AlertFormat | None, typer.Option("--format", help="table (on a terminal), jsonl, csv")] = None,
+) -> None:
+    """The inventory of log sources: each one's rhythm, how fast a stop would be told, its state."""
+    from logwarden.outputs.silence import write_csv, write_jsonl, write_source_table
+
+    result, _ = _judge_silence(db, at, budget, config, False, None)
+    chosen = format or (AlertFormat.table if out.is_terminal else AlertFormat.jsonl)
+    if chosen is AlertFormat.jsonl:
+        write_jsonl(sys.stdout, result.sources)
+    elif chosen is AlertFormat.csv:
+        write_csv(sys.stdout, result.sources, sources=True)
+    else:
+        write_source_table(out, result.sources)
+
+
 rules_app = typer.Typer(help="The Sigma rules logwarden runs.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 

@@ -1,0 +1,163 @@
+"""A source's normal rhythm: expected events per hour of the week, and how bursty it is.
+
+- Hour-of-week rates are 20%-trimmed means over the weeks seen (one odd week does not move
+  them), shrunk towards the same hour on the same kind of day (weekday or weekend), which is
+  shrunk towards the source's mean: a bin seen in few weeks leans on its neighbours. With
+  fewer than three weeks of history only the day-type profile is used.
+- Burstiness is the number of events an independent arrival brings (`burst`, 1 = Poisson),
+  per window length, fitted so the model predicts as many empty windows as the source
+  really had: the probability of silence is what the silence test needs, and a thousand
+  events in one hour do not distort it the way a variance would. Arrivals are Poisson, so
+  P(no event) falls exponentially with the arrivals a gap should have held: one outage
+  left in the training data cannot make every later silence look normal (a negative
+  binomial's polynomial tail would).
+
+Hours are counted from the epoch (1970-01-01 was a Thursday, so Monday 00:00 is hour 72 of
+the week cycle).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+WEEK = 168
+# Window lengths (hours) at which burstiness is fitted; a gap uses the longest not above it.
+SCALES = (1, 2, 4, 8, 16, 24, 48, 96)
+_TRIM = 0.2
+_SHRINK = 2.0  # pseudo-observations of the day-type profile each hour-of-week bin starts from
+_SHRINK_MEAN = 0.25  # and of the mean each day-type bin starts from: weekends may be truly empty
+_MIN_WINDOWS = 12
+_MAX_BURST = 1e5
+
+
+def hour_of_week(hours: np.ndarray) -> np.ndarray:
+    """Monday 00:00 UTC = 0."""
+    return (hours + 72) % WEEK
+
+
+@dataclass(frozen=True)
+class Baseline:
+    rate: np.ndarray  # expected events per hour, per hour of the week (168)
+    mean: float  # events per hour over the training hours
+    burst: np.ndarray  # events per independent arrival, per SCALES entry; 1 = Poisson
+    trained_hours: int
+    profile: str  # "hour-of-week" or "day-type"
+
+    def expected(self, hours: np.ndarray) -> np.ndarray:
+        """Expected events in each (epoch) hour."""
+        return self.rate[hour_of_week(hours)]  # type: ignore[no-any-return]
+
+    def burst_at(self, hours: float) -> float:
+        """The burst size for a window of this many hours."""
+        i = max(0, int(np.searchsorted(SCALES, max(hours, 1.0), side="right")) - 1)
+        return float(self.burst[i])
+
+    @property
+    def weeks(self) -> float:
+        return self.trained_hours / WEEK
+
+
+def _trimmed_means(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per column: the 20%-trimmed mean of its non-NaN values, and how many there were."""
+    ordered = np.sort(matrix, axis=0)  # NaN sorts last
+    n = np.sum(~np.isnan(matrix), axis=0)
+    cut = np.floor(n * _TRIM).astype(np.int64)
+    sums = np.vstack([np.zeros((1, matrix.shape[1])), np.cumsum(np.nan_to_num(ordered), axis=0)])
+    cols = np.arange(matrix.shape[1])
+    kept = n - 2 * cut
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = (sums[n - cut, cols] - sums[cut, cols]) / kept
+    return np.where(kept > 0, means, 0.0), n
+
+
+def fit(hours: np.ndarray, counts: np.ndarray) -> Baseline:
+    """The baseline from training hours (every hour the source was judged normal, zeros
+    included) and their counts."""
+    if len(hours) == 0:
+        return Baseline(np.zeros(WEEK), 0.0, np.ones(len(SCALES)), 0, "none")
+    mean = float(counts.mean())
+    start = int(hours.min()) - int(hour_of_week(np.array([hours.min()]))[0])
+    weeks = (int(hours.max()) - start) // WEEK + 1
+    grid = np.full(weeks * WEEK, np.nan)
+    grid[hours - start] = counts
+    by_week = grid.reshape(weeks, WEEK)
+    # Day-type profile: Monday-Friday and Saturday-Sunday, 24 hours each.
+    days = by_week.reshape(weeks, 7, 24)
+    weekday, n_weekday = _trimmed_means(days[:, :5, :].reshape(-1, 24))
+    weekend, n_weekend = _trimmed_means(days[:, 5:, :].reshape(-1, 24))
+    day_type = np.concatenate(
+        [
+            (n_weekday * weekday + _SHRINK_MEAN * mean) / (n_weekday + _SHRINK_MEAN),
+            (n_weekend * weekend + _SHRINK_MEAN * mean) / (n_weekend + _SHRINK_MEAN),
+        ]
+    )
+    coarse = np.concatenate([np.tile(day_type[:24], 5), np.tile(day_type[24:], 2)])
+    if len(hours) >= 3 * WEEK:
+        fine, n_fine = _trimmed_means(by_week)
+        rate, profile = (n_fine * fine + _SHRINK * coarse) / (n_fine + _SHRINK), "hour-of-week"
+    else:
+        rate, profile = coarse, "day-type"
+    # Trimming shapes the profile; its level stays the source's true mean (a trimmed mean of
+    # sparse counts is biased low). Never exactly zero: an always-quiet hour still counts a little.
+    rate = np.maximum(rate * (mean / max(float(rate.mean()), 1e-12)), max(mean * 1e-3, 1e-6))
+    return Baseline(rate, mean, _bursts(hours, counts, rate), len(hours), profile)
+
+
+def _bursts(hours: np.ndarray, counts: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """The burst size per window length, from the empty windows seen.
+
+    A scale's burst size moves away from the shorter scale's only when the empty windows
+    differ from what that one predicts by more than chance (a 1% Poisson tail either way).
+    """
+    expected = rate[hour_of_week(hours)]
+    bursts = np.ones(len(SCALES))
+    previous = 1.0
+    for i, scale in enumerate(SCALES):
+        window = (hours - hours.min()) // scale
+        # Only complete windows: every hour of the window trained.
+        full = np.bincount(window) == scale
+        mu = np.bincount(window, weights=expected)[full]
+        if len(mu) >= _MIN_WINDOWS:
+            zeros = int(np.sum(np.bincount(window, weights=counts)[full] == 0))
+            predicted = float(np.sum(p_zero(mu, previous)))
+            if _unlikely(zeros, predicted):
+                previous = _calibrate(mu, zeros)
+        bursts[i] = previous
+    return bursts
+
+
+def _unlikely(seen: int, predicted: float, level: float = 0.01) -> bool:
+    """Whether `seen` events are in a tail of Poisson(`predicted`) smaller than `level`."""
+    if predicted > 50:
+        return abs(seen - predicted) > 2.58 * math.sqrt(predicted)
+    term = math.exp(-predicted)  # P(Z = 0)
+    below = 0.0  # P(Z < seen)
+    for i in range(seen):
+        below += term
+        term *= predicted / (i + 1)
+    return (1.0 - below) < level if seen > predicted else (below + term) < level
+
+
+def p_zero(mu: np.ndarray | float, burst: float) -> np.ndarray:
+    """P(no event) for a window expecting `mu` events arriving `burst` at a time."""
+    return np.exp(-np.asarray(mu, dtype=np.float64) / burst)
+
+
+def _calibrate(mu: np.ndarray, zeros: int) -> float:
+    """The burst size whose model predicts `zeros` empty windows (larger bursts, fewer
+    arrivals, more empty windows)."""
+    if zeros <= np.sum(p_zero(mu, 1.0)):
+        return 1.0
+    lo, hi = 0.0, np.log(_MAX_BURST)
+    if np.sum(p_zero(mu, _MAX_BURST)) <= zeros:
+        return _MAX_BURST
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        if np.sum(p_zero(mu, float(np.exp(mid)))) < zeros:
+            lo = mid
+        else:
+            hi = mid
+    return float(np.exp((lo + hi) / 2))

@@ -1,0 +1,1 @@
+"""Synthetic log streams for simulation tests, benchmarks and demos: never evidence."""
