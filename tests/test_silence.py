@@ -366,3 +366,16 @@ def test_fields_from_logs_are_text_in_every_output() -> None:
     write_source_table(console, [state])
     shown = console.file.getvalue()  # type: ignore[attr-defined]
     assert "[bold red]<script>" in shown
+
+
+@pytest.mark.parametrize(("days", "demoted"), [("mon", True), ("thu", False)])
+def test_a_schedule_demotes_a_silence_only_outside_its_hours(case: CaseDatabase, days: str, demoted: bool) -> None:
+    """The stop is on a Wednesday morning and lasts until the judgement on Monday 00:00 UTC.
+    Watched on Mondays 08-18 only, none of the gap fell in watched hours: demoted, not dropped.
+    Watched on Thursdays, the silence went on through a whole watched day: it stands."""
+    toml = f'[[schedules]]\nsources = ["activity:*"]\ndays = "{days}"\nhours = "08:00-18:00"\n'
+    path = Path(case.path).parent / f"schedule-{days}.toml"
+    path.write_text(toml, encoding="utf-8")
+    (alert,) = _silent(_judge(case, load_config(path)), STOPPED)
+    assert alert.level == ("medium" if demoted else "high")
+    assert ("outside the source's schedule" in alert.note) is demoted

@@ -91,6 +91,8 @@ def _utc(seconds: float) -> datetime:
 
 
 def _fmt_h(hours: float) -> str:
+    if not math.isfinite(hours) or hours > 24 * 182:
+        return "more than half a year"
     if hours < 1:
         return f"{hours * 60:.0f} min"
     if hours < 48:
@@ -137,11 +139,16 @@ def judge(observed: Iterable[Observed], at: datetime, config: SilenceConfig, cau
     for src in watchable:
         src.a = alpha(config.budget_per_day, len(watchable), src.baseline.mean * 24)  # type: ignore[union-attr]
         for alert in _found(src, at_s, config, len(watchable)):
-            # Only the outages no reading of the source could call normal: excluding every
-            # borderline gap or quiet spell would teach a bursty source that it never pauses.
-            clear = alert.state == "SILENT" and (alert.probability or 1.0) <= _OUTAGE * src.a
-            if clear and alert.start is not None:
-                _exclude_span(src, alert.start.timestamp(), alert.end.timestamp() if alert.end else at_s)
+            if alert.start is None or alert.state == "LATE":
+                continue
+            end = alert.end or at
+            # Left out: what a tamper alert explains, and the outages no reading of the source
+            # could call normal. Not every borderline gap or quiet spell: that would teach a
+            # bursty source that it never pauses.
+            tampered = bool(explain(causes, src.seen.kind, src.seen.id, alert.start, end, config.explain_before))
+            outage = alert.state == "SILENT" and (alert.probability or 1.0) <= _OUTAGE * src.a
+            if tampered or outage:
+                _exclude_span(src, alert.start.timestamp(), end.timestamp())
         _train(src)
     watched = _watched(watchable, config)
     result.watched = len(watched)
@@ -154,11 +161,13 @@ def judge(observed: Iterable[Observed], at: datetime, config: SilenceConfig, cau
     for src in sources:
         state = _inventory(src, watched_ids, result.alerts, at)
         result.sources.append(state)
-        if state.state.startswith("TOO_QUIET"):
+        # A quiet part of a watched source, or a whole table whose parts are listed, is not
+        # reported on its own: the broader (or narrower) source speaks for it.
+        if state.state == "TOO_QUIET" and src.seen.kind != "table" and src.seen.parent not in watched_ids:
             result.alerts.append(
                 SilenceAlert(
                     "TOO_QUIET", src.seen.id, "info", None, None, None, None, None, None, None,
-                    f"too quiet to watch: a stop would take ~{_fmt_h(state.typical_delay_h or math.inf)} to tell "
+                    f"too quiet to watch: a stop would take {_fmt_h(state.typical_delay_h or math.inf)} to tell "
                     f"from its rhythm ({state.rhythm}), more than the {_fmt_h(_max_delay_h(src, config))} allowed "
                     f"for {src.seen.kind} sources; cover it with a posture check or a canary event",
                     config.budget_text,
@@ -419,7 +428,7 @@ def _finish(
     level, note = alert.level, alert.note
     if found and not alert.backfilled:
         level = "critical" if alert.state == "SILENT" else _raise(level)
-    elif _outside_schedule(alert, src, config):
+    elif _outside_schedule(alert, src, config, end):
         level, note = _lower(level), "demoted: the evidence comes from outside the source's schedule"
     suppressed = False
     for window in config.maintenance:
@@ -440,12 +449,13 @@ def _lower(level: str) -> str:
     return LEVELS[max(LEVELS.index(level) - 1, 1)]
 
 
-def _outside_schedule(alert: SilenceAlert, src: _Source, config: SilenceConfig) -> bool:
-    """Whether the scheduled hours of the gap alone would not have raised the alarm."""
+def _outside_schedule(alert: SilenceAlert, src: _Source, config: SilenceConfig, end: datetime) -> bool:
+    """Whether the scheduled hours of the gap (up to its end, or now) alone would not have
+    raised the alarm: a silence that goes on into the hours that matter is not demoted."""
     schedules = [s for s in config.schedules if s.covers(src.seen.id)]
-    if not schedules or alert.start is None or alert.detected is None or src.baseline is None:
+    if not schedules or alert.start is None or src.baseline is None:
         return False
-    hours = np.arange(int(alert.start.timestamp() // 3600), int(alert.detected.timestamp() // 3600) + 1)
+    hours = np.arange(int(alert.start.timestamp() // 3600), int(end.timestamp() // 3600) + 1)
     on = np.array(schedules[0].on(_utc(int(h) * 3600) for h in hours), bool)
     scheduled = float(src.baseline.expected(hours)[on].sum())
     return scheduled < needed(src.a, src.baseline.burst_at(len(hours)))
