@@ -21,8 +21,9 @@ pytestmark = pytest.mark.slow
         ("ingest.py", ["--records", "300"], "ratio (logwarden / duckdb)"),
         ("ingest.py", ["--records", "300", "--files", "4"], "300 records in 4 files"),
         ("hunt.py", ["--records", "300", "--rules", "3"], "end to end / ingest alone"),
+        ("silence.py", ["--events", "30000", "--sources", "12", "--rebuild"], "judged / baseline"),
     ],
-    ids=["ingest", "ingest-small-files", "hunt"],
+    ids=["ingest", "ingest-small-files", "hunt", "silence"],
 )
 def test_benchmark_runs(script: str, args: list[str], expected: str) -> None:
     done = subprocess.run(

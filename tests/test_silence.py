@@ -9,7 +9,6 @@ test_silence_simulation.py.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -259,35 +258,40 @@ def test_the_real_exchange_sample(exchange: Path) -> None:
     """Two months of one tenant's Exchange admin activity (1,334 records, 2020-03-24 to
     2020-05-22). The export has no tenant or workload column, so it is one source.
 
-    Its rhythm is bursty: admin work comes in sessions, about 2.7 events per independent
-    arrival within an hour and far more over days, with natural gaps of up to 5.4 days. Judged
-    against that rhythm, those long gaps are what the source does: none is reported. What is
-    reported stays within the false-alarm budget (one a week: 8 over these 8.4 weeks), and
-    each report has its reason in numbers: short silences in hours where a recurring job
-    (Fridays around 03:00 UTC) normally writes, and volume below the model in the first,
-    quieter month (the source roughly doubled in May).
+    Its rhythm: admin work in sessions (a cmdlet writes a dozen records within seconds, one
+    arrival; arrivals themselves come a couple at a time), with natural gaps of up to 5.4
+    days. A stop would be told after about a day at a typical hour, so it is watched. Two
+    things are reported, and nothing else:
+    - the 5.4-day silence from 9 to 15 April: the longest of the two months by far, with no
+      gap of its size before or after it (the gaps of one to three days recur, so they are
+      the source's rhythm and not reported), about 1 in 400 million by the rest of its rhythm;
+    - 6 to 8 May, 50 hours at 12% of the usual volume (8 records where 67 were expected), a
+      quiet spell among busy weeks.
+    Two over 8.4 weeks, within the default budget of one false alarm a week.
     """
     with CaseDatabase(exchange, read_only=True) as db:
         at = newest(db)
         assert at is not None
         result = judge(observe(db, at), at, SilenceConfig())
     (state,) = result.sources
-    assert state.id == "ual:(tenant)/?" and state.events == 1334 and state.state != "LEARNING"
-    assert "bursty" in state.rhythm and state.burst > 1.5
-    alerts = [a for a in result.alerts if a.state in ("SILENT", "THINNED")]
-    days = (at - state.first).total_seconds() / 86400
-    assert 0 < len(alerts) <= math.floor(days / 7)
-    long_gap = (datetime(2020, 4, 9, 18, 15, 12, tzinfo=UTC), datetime(2020, 4, 15, 3, 13, 51, tzinfo=UTC))
-    for alert in alerts:
-        assert alert.start is not None
-        if alert.state == "SILENT":
-            assert alert.end is not None and alert.end - alert.start < timedelta(hours=24)
-            assert not (alert.start <= long_gap[0] and alert.end >= long_gap[1])
-            assert alert.probability is not None and alert.threshold is not None
-            assert alert.probability <= alert.threshold * 1.0001
-        else:
-            assert alert.observed is not None and alert.expected is not None
-            assert alert.observed < 0.6 * alert.expected
+    assert state.id == "ual:(tenant)/?" and state.events == 1334 and state.state == "OK"
+    assert state.arrivals_per_day < 0.5 * state.per_day  # a dozen records per cmdlet run
+    assert state.typical_delay_h is not None and 12 < state.typical_delay_h < 48
+    silent, thinned = (a for a in result.alerts if a.state in ("SILENT", "THINNED"))
+    assert (silent.state, silent.start, silent.end) == (
+        "SILENT",
+        datetime(2020, 4, 9, 18, 15, 12, tzinfo=UTC),
+        datetime(2020, 4, 15, 3, 13, 51, tzinfo=UTC),
+    )
+    assert silent.probability is not None and silent.threshold is not None
+    assert silent.probability < 1e-6 < silent.threshold
+    assert (thinned.state, thinned.start, thinned.end) == (
+        "THINNED",
+        datetime(2020, 5, 6, 3, tzinfo=UTC),
+        datetime(2020, 5, 8, 5, tzinfo=UTC),
+    )
+    assert thinned.observed == 8 and thinned.expected is not None and 60 < thinned.expected < 75
+    assert len([a for a in result.alerts if a.state != "TOO_QUIET"]) == 2
 
 
 def test_cli_silence_and_sources(exchange: Path) -> None:
@@ -300,8 +304,8 @@ def test_cli_silence_and_sources(exchange: Path) -> None:
     tight = runner.invoke(app, ["silence", "--db", str(exchange), "--format", "jsonl", "--budget", "1/month"])
     tight_rows = [json.loads(x) for x in tight.stdout.splitlines() if x.startswith("{")]
     alpha = {r["threshold"] for r in rows if r["state"] == "SILENT"}
-    tight_alpha = {r["threshold"] for r in tight_rows if r["state"] == "SILENT"}
-    assert len(tight_rows) <= len(rows) and max(tight_alpha) < min(alpha)
+    assert len(tight_rows) <= len(rows)
+    assert all(r["threshold"] < min(alpha) for r in tight_rows if r["state"] == "SILENT")
     csv_out = runner.invoke(app, ["sources", "--db", str(exchange), "--format", "csv"])
     assert csv_out.exit_code == 0 and csv_out.stdout.splitlines()[0].startswith("id,kind,title,state")
     table = runner.invoke(app, ["silence", "--db", str(exchange), "--format", "table", "--no-explain"])
@@ -352,12 +356,12 @@ def test_fields_from_logs_are_text_in_every_output() -> None:
     key = '=HYPERLINK("http://x")[bold red]<script>'
     when = datetime(2026, 1, 1, tzinfo=UTC)
     alert = SilenceAlert("SILENT", f"ual:{key}", "high", when, None, when, 20.0, 0.0, 1e-6, 1e-5, "gap", "1/week")
-    state = SourceState(f"ual:{key}", "ual", "t", when, when, 5, 1.0, "-", 1.0, None, None, None, "LEARNING")
+    state = SourceState(f"ual:{key}", "ual", "t", when, when, 5, 1.0, 1.0, "-", 1.0, None, None, None, "LEARNING")
     buffer = StringIO()
     write_csv(buffer, [alert])
     write_csv(buffer, [state], sources=True)
     assert ',"ual:=HYPERLINK' in buffer.getvalue()  # not at a cell start: a spreadsheet shows it as text
-    plain = SourceState(key, "ual", "t", when, when, 5, 1.0, "-", 1.0, None, None, None, "LEARNING")
+    plain = SourceState(key, "ual", "t", when, when, 5, 1.0, 1.0, "-", 1.0, None, None, None, "LEARNING")
     buffer = StringIO()
     write_csv(buffer, [plain], sources=True)
     assert "\n\"'=HYPERLINK" in buffer.getvalue()

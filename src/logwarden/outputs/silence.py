@@ -49,6 +49,7 @@ SOURCE_COLUMNS = (
     "last",
     "events",
     "per_day",
+    "arrivals_per_day",
     "rhythm",
     "burst",
     "needed",

@@ -179,6 +179,9 @@ class CaseDatabase(Session):
         self.run(f"USE {CATALOG}")
         self.run("SET TimeZone = 'UTC'")
         self.run("SET memory_limit = ?", [memory_limit])
+        # Spills go beside the case (DuckDB's default for an in-memory connection is the
+        # working directory), where the user knows the data lives.
+        self.run("SET temp_directory = ?", [str(self.path.with_name(self.path.name + ".tmp"))])
         self.recovered: list[str] = []
         if not read_only:
             self._create(macros)

@@ -30,6 +30,7 @@ _TRIM = 0.2
 _SHRINK = 2.0  # pseudo-observations of the day-type profile each hour-of-week bin starts from
 _SHRINK_MEAN = 0.25  # and of the mean each day-type bin starts from: weekends may be truly empty
 _MIN_WINDOWS = 12
+_OUTLYING = 2.0
 _MAX_BURST = 1e5
 
 
@@ -98,6 +99,10 @@ def fit(hours: np.ndarray, counts: np.ndarray) -> Baseline:
     if len(hours) >= 3 * WEEK:
         fine, n_fine = _trimmed_means(by_week)
         rate, profile = (n_fine * fine + _SHRINK * coarse) / (n_fine + _SHRINK), "hour-of-week"
+        # A job that runs "around 3 on Fridays" runs at 2 one week and at 5 the next: a peak
+        # hour is lowered towards its neighbours. Never raised: an hour that is always empty
+        # (08:00 of a source that starts at 09:00) stays empty.
+        rate = np.minimum(rate, 0.25 * np.roll(rate, 1) + 0.5 * rate + 0.25 * np.roll(rate, -1))
     else:
         rate, profile = coarse, "day-type"
     # Trimming shapes the profile; its level stays the source's true mean (a trimmed mean of
@@ -109,10 +114,16 @@ def fit(hours: np.ndarray, counts: np.ndarray) -> Baseline:
 def _bursts(hours: np.ndarray, counts: np.ndarray, rate: np.ndarray) -> np.ndarray:
     """The burst size per window length, from the empty windows seen.
 
-    A scale's burst size moves away from the shorter scale's only when the empty windows
-    differ from what that one predicts by more than chance (a 1% Poisson tail either way).
+    A scale's burst size grows from the shorter scale's when its empty windows are more than
+    the shorter one's model allows by chance (`_more_than_chance`); it never shrinks: a burst
+    cut in two by a window's edge makes short windows look steadier than the source is, and
+    a steadier model means more alarms.
+    The windows of an outlying silence (`_outlier`) do not count: a single outage left in
+    the history must not teach the source that long silences are normal; silences of that
+    length that recur are its rhythm and count in full.
     """
     expected = rate[hour_of_week(hours)]
+    outlier = _outlier(hours, counts, expected)
     bursts = np.ones(len(SCALES))
     previous = 1.0
     for i, scale in enumerate(SCALES):
@@ -121,24 +132,45 @@ def _bursts(hours: np.ndarray, counts: np.ndarray, rate: np.ndarray) -> np.ndarr
         full = np.bincount(window) == scale
         mu = np.bincount(window, weights=expected)[full]
         if len(mu) >= _MIN_WINDOWS:
-            zeros = int(np.sum(np.bincount(window, weights=counts)[full] == 0))
+            empty = np.bincount(window, weights=counts)[full] == 0
+            inside = np.bincount(window, weights=outlier.astype(float))[full] == scale
+            zeros = int((empty & ~inside).sum())
             predicted = float(np.sum(p_zero(mu, previous)))
-            if _unlikely(zeros, predicted):
-                previous = _calibrate(mu, zeros)
+            if _more_than_chance(zeros, predicted):
+                previous = max(previous, _calibrate(mu, zeros))
         bursts[i] = previous
     return bursts
 
 
-def _unlikely(seen: int, predicted: float, level: float = 0.01) -> bool:
-    """Whether `seen` events are in a tail of Poisson(`predicted`) smaller than `level`."""
+def _outlier(hours: np.ndarray, counts: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Per training hour: whether it lies in the outlying silence, the run of consecutive
+    empty hours that should have held the most events, if it should have held over three
+    times what any other run did."""
+    out = np.zeros(len(hours), bool)
+    empty = counts == 0
+    if not empty.any():
+        return out
+    # A run breaks at a non-empty hour or at a hole in the training hours.
+    breaks = ~empty | np.concatenate([[True], np.diff(hours) != 1])
+    run = np.cumsum(breaks)
+    held = np.bincount(run[empty], weights=expected[empty])
+    order = np.argsort(held)
+    runner_up = float(held[order[-2]]) if len(order) > 1 else 0.0
+    if held[order[-1]] > _OUTLYING * runner_up:
+        out = empty & (run == order[-1])
+    return out
+
+
+def _more_than_chance(seen: int, predicted: float) -> bool:
+    """Whether `seen` empty windows are in the upper 10% tail of Poisson(`predicted`)."""
     if predicted > 50:
-        return abs(seen - predicted) > 2.58 * math.sqrt(predicted)
+        return (seen - predicted) / math.sqrt(predicted) > 1.28
     term = math.exp(-predicted)  # P(Z = 0)
     below = 0.0  # P(Z < seen)
     for i in range(seen):
         below += term
         term *= predicted / (i + 1)
-    return (1.0 - below) < level if seen > predicted else (below + term) < level
+    return seen > predicted and 1.0 - below < 0.1
 
 
 def p_zero(mu: np.ndarray | float, burst: float) -> np.ndarray:

@@ -33,10 +33,12 @@ MIN_HISTORY_H = 72
 MIN_EVENTS = 20
 # The THINNED test needs this many expected events in its window to mean anything.
 MIN_DROP_EXPECTED = 20.0
+PRECEDENTS = 2
 _LATE_FACTOR = 4.0
 # A first-pass silence this much less probable than the threshold is an outage to train without.
 _OUTAGE = 1e-3
 _LATE_MARGIN_S = 900.0
+_LATE_RECORDS = 5
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class SilenceAlert:
     start: datetime | None  # the last event before the gap / the window's first hour
     end: datetime | None  # when data came back; None = ongoing
     detected: datetime | None  # when the evidence sufficed
-    expected: float | None  # events expected in the gap or window
+    expected: float | None  # arrivals (SILENT) or records (THINNED) expected in the gap or window
     observed: float | None
     probability: float | None  # of seeing so few, under the source's model
     threshold: float | None  # the probability (or CUSUM limit) it had to reach
@@ -68,7 +70,8 @@ class SourceState:
     first: datetime
     last: datetime
     events: int
-    per_day: float
+    per_day: float  # records a day
+    arrivals_per_day: float  # arrivals a day: the chances of an improbable gap, that alpha divides by
     rhythm: str
     burst: float  # events per independent arrival, within an hour (1 = Poisson)
     needed: float | None  # expected events a gap must span to alarm
@@ -105,9 +108,11 @@ class _Source:
     seen: Observed
     h0: int  # first hour judged
     h1: int  # hours [h0, h1) are complete
-    counts: np.ndarray  # dense, per hour in [h0, h1)
+    counts: np.ndarray  # records, dense, per hour in [h0, h1)
+    arrivals: np.ndarray  # arrivals (records ARRIVAL_S apart), likewise
     training: np.ndarray  # bool per hour
-    baseline: Baseline | None = None
+    baseline: Baseline | None = None  # of arrivals: what silence is judged by
+    volume: Baseline | None = None  # of records: what a drop is judged by
     a: float = 0.0
     latency: float = 0.0  # seconds
     reason: str = ""
@@ -120,12 +125,13 @@ class _Source:
 def judge(observed: Iterable[Observed], at: datetime, config: SilenceConfig, causes: Sequence[Cause] = ()) -> Judgement:
     at_s = at.timestamp()
     sources: list[_Source] = []
-    for seen in _distinct(list(observed)):
+    for seen in observed:
         h0, h1 = seen.first // 3600, int(at_s // 3600)
-        counts = np.zeros(max(h1 - h0, 0))
+        counts, arrivals = np.zeros(max(h1 - h0, 0)), np.zeros(max(h1 - h0, 0))
         inside = seen.hours < h1
         counts[seen.hours[inside] - h0] = seen.counts[inside]
-        src = _Source(seen, h0, h1, counts, np.ones(len(counts), bool))
+        arrivals[seen.hours[inside] - h0] = seen.arrivals[inside]
+        src = _Source(seen, h0, h1, counts, arrivals, np.ones(len(counts), bool))
         src.latency = max(config.limits(seen.kind).latency.total_seconds(), seen.lag_p99 or 0.0)
         _mask_maintenance(src, config)
         sources.append(src)
@@ -161,9 +167,11 @@ def judge(observed: Iterable[Observed], at: datetime, config: SilenceConfig, cau
     for src in sources:
         state = _inventory(src, watched_ids, result.alerts, at)
         result.sources.append(state)
-        # A quiet part of a watched source, or a whole table whose parts are listed, is not
-        # reported on its own: the broader (or narrower) source speaks for it.
-        if state.state == "TOO_QUIET" and src.seen.kind != "table" and src.seen.parent not in watched_ids:
+        # A quiet part (a provider, a record type) of a watched source, or a whole table whose
+        # parts are listed, is not reported on its own: the broader (or narrower) source
+        # speaks for it. A whole table does not speak for one quiet subscription in it.
+        part = src.seen.parent is not None and not src.seen.parent.startswith("table:")
+        if state.state == "TOO_QUIET" and src.seen.kind != "table" and not (part and src.seen.parent in watched_ids):
             result.alerts.append(
                 SilenceAlert(
                     "TOO_QUIET", src.seen.id, "info", None, None, None, None, None, None, None,
@@ -176,22 +184,6 @@ def judge(observed: Iterable[Observed], at: datetime, config: SilenceConfig, cau
     result.alerts.sort(key=lambda a: (a.start or at, a.source))
     result.sources.sort(key=lambda s: s.id)
     return result
-
-
-def _distinct(observed: list[Observed]) -> list[Observed]:
-    """One source per stream: a parent and its only child are the same events, watched once,
-    under the more telling name (a subscription rather than the whole table, a workload
-    rather than its only record type)."""
-    events = {o.id: o.events for o in observed}
-    drop = set()
-    for seen in observed:
-        if seen.parent is not None and events.get(seen.parent) == seen.events:
-            drop.add(seen.parent if seen.parent.startswith("table:") else seen.id)
-    kept = [o for o in observed if o.id not in drop]
-    for seen in kept:
-        while seen.parent in drop:
-            seen.parent = next((o.parent for o in observed if o.id == seen.parent), None)
-    return kept
 
 
 def _max_delay_h(src: _Source, config: SilenceConfig) -> float:
@@ -222,7 +214,9 @@ def _watched(sources: list[_Source], config: SilenceConfig) -> list[_Source]:
 
 
 def _train(src: _Source) -> None:
-    src.baseline = fit(src.hours[src.training], src.counts[src.training])
+    hours = src.hours[src.training]
+    src.baseline = fit(hours, src.arrivals[src.training])
+    src.volume = fit(hours, src.counts[src.training])
 
 
 def _mask_maintenance(src: _Source, config: SilenceConfig) -> None:
@@ -240,9 +234,13 @@ def _exclude_span(src: _Source, start: float, end: float) -> None:
 def _found(src: _Source, at_s: float, config: SilenceConfig, watched: int) -> list[SilenceAlert]:
     """Silences, drops and lateness. A drop that is mostly one silence is that silence; the
     short silences inside a true drop are the drop, reported once as it."""
-    silences = _silences(src, at_s, config)
+    # Before the source had a rhythm (its first MIN_HISTORY_H), nothing was unusual yet.
+    settled = src.seen.first + MIN_HISTORY_H * 3600
+    silences = [a for a in _silences(src, at_s, config) if a.start is None or a.start.timestamp() >= settled]
     drops = []
     for drop in _drops(src, at_s, config, watched):
+        if drop.start is not None and drop.start.timestamp() < settled:
+            continue
         inside = [a for a in silences if _overlaps(drop.start, drop.end, a.start, a.end)]
         if sum(a.expected or 0.0 for a in inside) >= 0.5 * (drop.expected or 0.0):
             continue
@@ -321,18 +319,22 @@ def _gap_alerts(
     ongoing[-1] = True
     mu = np.interp(ends, edges, cum) - np.interp(starts, edges, cum)
     alarms = _alarm_times(edges, cum, starts, base, src.a)
+    # A silence the source has gone through PRECEDENTS times before (longer, in expected
+    # arrivals) is part of its rhythm, whatever the model says: the model's tail is thinnest
+    # where its history is, and this is the empirical check on it (reference A.5.5).
+    longer = len(mu) - np.searchsorted(np.sort(mu), mu, side="left") - 1
     out = []
-    for i in np.flatnonzero(alarms <= ends):
+    for i in np.flatnonzero((alarms <= ends) & (longer < PRECEDENTS)):
         s, e, detected = starts[i], ends[i], float(alarms[i])
         k = base.burst_at((detected - s) / 3600)
         mu_alarm = float(np.interp(detected, edges, cum) - np.interp(s, edges, cum))
-        p = float(p_zero(mu_alarm, k))
+        p = _least_probable(edges, cum, s, e, base)
         shape = "Poisson" if k <= 1 else f"arriving ~{k:.3g} at a time"
         what = "the data arrived late: events from the gap came in after it" if backfill else "no event"
         evidence = (
-            f"{'ongoing ' if ongoing[i] else ''}gap of {_fmt_h((e - s) / 3600)} with {mu[i]:.1f} events expected; "
-            f"after {_fmt_h((detected - s) / 3600)} ({mu_alarm:.1f} expected, {shape}) P(none)={p:.2g} "
-            f"<= alpha={src.a:.2g} ({what})"
+            f"{'ongoing ' if ongoing[i] else ''}gap of {_fmt_h((e - s) / 3600)} with {mu[i]:.1f} arrivals expected; "
+            f"P(none) reached alpha={src.a:.2g} after {_fmt_h((detected - s) / 3600)} ({mu_alarm:.1f} expected, "
+            f"{shape}) and {p:.2g} over the gap ({what})"
         )
         out.append(
             SilenceAlert(
@@ -345,8 +347,21 @@ def _gap_alerts(
     return out
 
 
+def _least_probable(edges: np.ndarray, cum: np.ndarray, start: float, end: float, base: Baseline) -> float:
+    """P(no event) at the strongest point of a gap: for each window length the gap reached,
+    the expected events up to the end of that length's range, at its burst size."""
+    c0 = float(np.interp(start, edges, cum))
+    least = 1.0
+    for j, burst in enumerate(base.burst):
+        if j and start + SCALES[j] * 3600.0 > end:
+            break
+        until = min(end, start + SCALES[j + 1] * 3600.0) if j + 1 < len(SCALES) else end
+        least = min(least, float(p_zero(float(np.interp(until, edges, cum)) - c0, float(burst))))
+    return least
+
+
 def _drops(src: _Source, at_s: float, config: SilenceConfig, watched: int) -> list[SilenceAlert]:
-    base = src.baseline
+    base = src.volume
     assert base is not None
     # Only hours whose data has all arrived.
     last_hour = min(src.h1, int((at_s - src.latency) // 3600))
@@ -369,7 +384,11 @@ def _drops(src: _Source, at_s: float, config: SilenceConfig, watched: int) -> li
         zeros_before = np.flatnonzero(s[:alarm] == 0)
         first = int(zeros_before[-1]) + 1 if len(zeros_before) else 0
         zeros_after = np.flatnonzero(s[alarm:] == 0)
-        last = alarm + int(zeros_after[0]) if len(zeros_after) else None
+        back = alarm + int(zeros_after[0]) if len(zeros_after) else n
+        # The drop ends where the evidence for it peaked (the CUSUM's change-point), not where
+        # the statistic has decayed back to zero, hours of normal volume later.
+        peak = alarm + int(np.argmax(s[alarm:back]))
+        last = peak + 1 if len(zeros_after) else None
         stop = last if last is not None else n
         expected, seen = float(mu[first:stop].sum()), float(x[first:stop].sum())
         start_t, end_t = _utc((src.h0 + first) * 3600), (_utc((src.h0 + stop) * 3600) if last is not None else None)
@@ -385,7 +404,7 @@ def _drops(src: _Source, at_s: float, config: SilenceConfig, watched: int) -> li
                     expected, seen, None, h, evidence, config.budget_text,
                 )
             )  # fmt: skip
-        i = stop + 1
+        i = back + 1
     return out
 
 
@@ -400,8 +419,12 @@ def _late(src: _Source) -> list[SilenceAlert]:
     idx = np.flatnonzero(late)
     if len(idx) == 0:
         return []
-    runs = np.split(idx, np.flatnonzero(np.diff(idx) > 1) + 1)
+    records = seen.lag_records if seen.lag_records is not None else np.ones(len(seen.lag_hours), np.int64)
+    runs = np.split(idx, np.flatnonzero(np.diff(seen.lag_hours[idx]) > 1) + 1)
     for run in runs:
+        # One record late by chance is not a pipeline running late.
+        if int(records[run].sum()) < _LATE_RECORDS:
+            continue
         hours = seen.lag_hours[run]
         worst = float(seen.lag_median[run].max())
         evidence = (
@@ -559,19 +582,18 @@ def _never_seen(config: SilenceConfig, sources: list[_Source], at: datetime) -> 
 
 
 def _rhythm(src: _Source) -> str:
-    base = src.baseline
-    if base is None:
+    base, volume = src.baseline, src.volume
+    if base is None or volume is None:
         return "-"
-    per_day = base.mean * 24
-    rate = base.rate.reshape(7, 24)
+    rate = volume.rate.reshape(7, 24)
     weekend = rate[5:].sum() / max(rate.sum(), 1e-12)
     by_hour = rate.sum(axis=0)
     active = np.flatnonzero(by_hour >= 0.1 * by_hour.max())
     days = "weekdays" if weekend < 0.05 else "every day"
     hours = "all hours" if len(active) >= 20 else f"{active.min():02d}-{active.max() + 1:02d} UTC"
     k = base.burst_at(1)
-    burst = "steady" if k < 1.5 else f"bursty (~{k:.3g} events per arrival)"
-    return f"~{per_day:,.1f}/day, {days}, {hours}, {burst}"
+    burst = "steady" if k < 1.5 else f"bursty (~{k:.3g} arrivals at a time)"
+    return f"~{volume.mean * 24:,.1f} records in ~{base.mean * 24:,.1f} arrivals a day, {days}, {hours}, {burst}"
 
 
 def _inventory(src: _Source, watched: set[str], alerts: list[SilenceAlert], at: datetime) -> SourceState:
@@ -595,7 +617,10 @@ def _inventory(src: _Source, watched: set[str], alerts: list[SilenceAlert], at: 
         first=_utc(seen.first),
         last=_utc(seen.last),
         events=seen.events,
-        per_day=src.baseline.mean * 24 if src.baseline else seen.events / max((src.h1 - src.h0) / 24, 1),
+        per_day=src.volume.mean * 24 if src.volume else seen.events / max((src.h1 - src.h0) / 24, 1),
+        arrivals_per_day=src.baseline.mean * 24
+        if src.baseline
+        else float(seen.arrivals.sum()) / max((src.h1 - src.h0) / 24, 1),
         rhythm=_rhythm(src) if src.baseline else src.reason,
         burst=src.baseline.burst_at(1) if src.baseline else 1.0,
         needed=needed(src.a, src.baseline.burst_at(1)) if src.baseline and src.a else None,

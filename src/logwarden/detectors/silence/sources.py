@@ -11,21 +11,29 @@ time. No row goes through Python.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from logwarden.store.database import Session
 from logwarden.store.tables import TABLES
 
 # Gaps shorter than this are never a silence worth a look: below it even a source of one
-# event per minute has said nothing unusual, and listing every short gap would cost more
-# than the rest of the work.
+# event per minute has said nothing unusual.
 MIN_GAP_S = 300
+# A gap is listed only if it could hold this many expected events at the source's busiest
+# hour, twice over; no threshold a budget gives is lower (see `_floors`).
+_MIN_NEEDED = 2.0
 TIME = "TimeGenerated"
 ARRIVAL_SHARE = 0.99
+# Records this close together are one arrival: one operation's Start and Success, the dozen
+# records one cmdlet writes. Silence is judged in arrivals, volume in records.
+ARRIVAL_S = 5
 
 
 @dataclass(frozen=True)
@@ -123,14 +131,16 @@ class Observed:
     first: int  # epoch seconds of its first and last event
     last: int
     events: int
-    hours: np.ndarray  # epoch hours with events (sorted) and their counts
+    hours: np.ndarray  # epoch hours with events (sorted), their events and arrivals
     counts: np.ndarray
-    gaps: np.ndarray  # (n, 2) epoch seconds: an event and the next one, at least MIN_GAP_S apart
+    arrivals: np.ndarray
+    gaps: np.ndarray  # (n, 2) epoch seconds: an event and the next one, long enough to matter
     # On the arrival axis, when the records carry one: gaps as a live watcher saw them, and
     # the ingestion lag (seconds) per hour with the source's usual (p99) lag.
     arrival_gaps: np.ndarray | None = None
     lag_hours: np.ndarray | None = None
     lag_median: np.ndarray | None = None
+    lag_records: np.ndarray | None = None
     lag_p99: float | None = None
     last_arrival: int | None = None
 
@@ -153,15 +163,85 @@ def newest(session: Session) -> datetime | None:
     return max(times) if times else None
 
 
-def observe(session: Session, at: datetime) -> Iterator[Observed]:
-    """Every source with at least one event at or before `at` (UTC)."""
-    for kind in KINDS:
-        if not session.run(f'SELECT 1 FROM "{kind.table}" LIMIT 1'):
-            continue
-        yield from _observe_kind(session, kind, at)
+@dataclass
+class _Summary:
+    kind: Kind
+    key: str
+    hash: int
+    events: int
+    first: int
+    last: int
+    arrived: int
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind.name}:{self.key}"
+
+    @property
+    def parent(self) -> str | None:
+        if self.kind.parent == "table":
+            return f"table:{self.kind.table}"
+        if self.kind.parent:
+            return f"{self.kind.parent}:{self.key.rsplit('/', 1)[0]}"
+        return None
 
 
-def _grouped(keys: np.ndarray, *columns: np.ndarray) -> dict[str, tuple[np.ndarray, ...]]:
+class KeyCollision(RuntimeError):
+    """Two source keys with one 64-bit hash: never seen, but never silently merged either."""
+
+
+def _summaries(session: Session, kind: Kind, at: datetime) -> list[_Summary]:
+    key = _key_sql(kind.parts)
+    arrived = f"count({kind.arrival})" if kind.arrival else "0"
+    rows = session.con.sql(
+        f"""SELECT hash({key}) AS kh, min({key}), max({key}), count(*),
+                   CAST(floor(min(epoch({TIME}))) AS BIGINT), CAST(floor(max(epoch({TIME}))) AS BIGINT), {arrived}
+            FROM "{kind.table}" WHERE {_where(kind)} GROUP BY kh""",
+        params={"at": at},
+    ).fetchall()
+    out = []
+    for kh, low, high, events, first, last, arrivals in rows:
+        if low != high:
+            raise KeyCollision(f"{kind.name}: keys {low!r} and {high!r} share a hash")
+        out.append(_Summary(kind, str(low), int(kh), int(events), int(first), int(last), int(arrivals)))
+    return out
+
+
+def _distinct(summaries: list[_Summary]) -> list[_Summary]:
+    """One source per stream: a parent and its only child are the same events, watched once,
+    under the more telling name (a subscription rather than the whole table, a workload
+    rather than its only record type)."""
+    events = {s.id: s.events for s in summaries}
+    drop = set()
+    for s in summaries:
+        parent = s.parent
+        if parent is not None and events.get(parent) == s.events:
+            drop.add(parent if parent.startswith("table:") else s.id)
+    return [s for s in summaries if s.id not in drop]
+
+
+def observe(session: Session, at: datetime, budget_per_day: float = 1 / 7) -> list[Observed]:
+    """Every source with at least one event at or before `at` (UTC). `budget_per_day` only
+    bounds which gaps are worth listing (the judgement's own budget may be no looser)."""
+    kinds = [k for k in KINDS if session.run(f'SELECT 1 FROM "{k.table}" LIMIT 1')]
+    everything = [s for kind in kinds for s in _summaries(session, kind, at)]
+    kept = _distinct(everything)
+    ids = {s.id for s in kept}
+    # Parents of dropped sources: the nearest kept ancestor.
+    parent_of = {s.id: s.parent for s in everything}
+    judged = sum(1 for s in kept if s.events >= 20 and s.last - s.first >= 72 * 3600)
+    out: list[Observed] = []
+    for kind in kinds:
+        mine = [s for s in kept if s.kind is kind]
+        if mine:
+            out.extend(_observe_kind(session, kind, at, mine, budget_per_day, judged))
+    for seen in out:
+        while seen.parent is not None and seen.parent not in ids:
+            seen.parent = parent_of.get(seen.parent)
+    return out
+
+
+def _grouped(keys: np.ndarray, *columns: np.ndarray) -> dict[int, tuple[np.ndarray, ...]]:
     """Rows sorted by key, split into one slice per key."""
     if len(keys) == 0:
         return {}
@@ -171,111 +251,145 @@ def _grouped(keys: np.ndarray, *columns: np.ndarray) -> dict[str, tuple[np.ndarr
     cuts = np.flatnonzero(keys[1:] != keys[:-1]) + 1
     starts = np.concatenate([[0], cuts])
     ends = np.concatenate([cuts, [len(keys)]])
-    return {str(keys[a]): tuple(c[a:b] for c in cols) for a, b in zip(starts, ends, strict=True)}
+    return {int(keys[a]): tuple(c[a:b] for c in cols) for a, b in zip(starts, ends, strict=True)}
 
 
-def _column(table: object, name: str) -> np.ndarray:
-    return table.column(name).to_numpy(zero_copy_only=False)  # type: ignore[attr-defined,no-any-return]
+def _column(table: Any, name: str) -> np.ndarray:
+    column: np.ndarray = table.column(name).to_numpy(zero_copy_only=False)
+    return column
 
 
-def _observe_kind(session: Session, kind: Kind, at: datetime) -> Iterator[Observed]:
+def _floors(mine: list[_Summary], by_hour: dict[int, tuple[np.ndarray, ...]], budget: float, judged: int) -> list[int]:
+    """Per source, the shortest gap worth listing: one that could hold the fewest expected
+    events any threshold needs, at twice the source's busiest hour. The threshold needs
+    -ln(alpha) arrivals with alpha = budget / (2 x sources x events a day); the count of
+    sources is taken ten times smaller than it will be, for a margin."""
+    floors = []
+    for s in mine:
+        days = max((s.last - s.first) / 86400, 1.0)
+        a = min(0.5, budget * 0.5 / (max(judged / 10, 1.0) * max(s.events / days, 1.0)))
+        counts = by_hour.get(s.hash, (np.empty(0), np.ones(1)))[1]
+        busiest = max(float(counts.max()), 1.0)
+        floors.append(max(MIN_GAP_S, int(3600 * max(-math.log(a), _MIN_NEEDED) / (2 * busiest))))
+    return floors
+
+
+def _observe_kind(
+    session: Session, kind: Kind, at: datetime, mine: list[_Summary], budget: float, judged: int
+) -> Iterator[Observed]:
     key = _key_sql(kind.parts)
-    table = f'"{kind.table}"'
     where = _where(kind)
-    params = {"at": at, "gap": MIN_GAP_S}
-    hourly = session.con.sql(
-        f"SELECT {key} AS key, CAST(floor(epoch({TIME}) / 3600) AS BIGINT) AS hour, count(*) AS n "
-        f"FROM {table} WHERE {where} GROUP BY ALL",
-        params={"at": at},
-    ).to_arrow_table()
-    gaps = _gaps(session, key, table, where, f"epoch({TIME})", params)
-    by_hour = _grouped(_column(hourly, "key"), _column(hourly, "hour"), _column(hourly, "n"))
-    by_gap = _grouped(*gaps)
-    arrival_gaps: dict[str, tuple[np.ndarray, ...]] = {}
-    arrived: dict[str, int] = {}
-    lags: dict[str, tuple[np.ndarray, ...]] = {}
-    p99: dict[str, float] = {}
-    if kind.arrival:
-        arrival_where = f"{where} AND {kind.arrival} IS NOT NULL"
-        arrival_gaps = _grouped(*_gaps(session, key, table, arrival_where, f"epoch({kind.arrival})", params))
-        lag = f"epoch({kind.arrival}) - epoch({TIME})"
-        per_hour = session.con.sql(
-            f"SELECT {key} AS key, CAST(floor(epoch({TIME}) / 3600) AS BIGINT) AS hour, median({lag}) AS lag "
-            f"FROM {table} WHERE {arrival_where} GROUP BY ALL",
+    wanted = pa.table({"kh": pa.array([s.hash for s in mine], pa.uint64()), "wanted": pa.array([True] * len(mine))})
+    session.register("lw_silence_keys", wanted)
+    try:
+        hourly = session.con.sql(
+            f"""SELECT kh, hour, count(*) AS n, count(DISTINCT tick) AS arrivals
+                FROM (SELECT hash({key}) AS kh, CAST(floor(epoch({TIME}) / 3600) AS BIGINT) AS hour,
+                             CAST(floor(epoch({TIME}) / {ARRIVAL_S}) AS BIGINT) AS tick
+                      FROM "{kind.table}" WHERE {where}) JOIN lw_silence_keys USING (kh)
+                GROUP BY kh, hour""",
             params={"at": at},
         ).to_arrow_table()
-        lags = _grouped(_column(per_hour, "key"), _column(per_hour, "hour"), _column(per_hour, "lag"))
-        for k, q, n in session.con.sql(
-            f"SELECT {key}, quantile_cont({lag}, 0.99), count(*) FROM {table} WHERE {arrival_where} GROUP BY ALL",
-            params={"at": at},
-        ).fetchall():
-            arrived[str(k)] = int(n)
-            if q is not None:
-                p99[str(k)] = float(q)
-    for source_key, (hours, counts) in by_hour.items():
+    finally:
+        session.unregister("lw_silence_keys")
+    by_hour = _grouped(
+        _column(hourly, "kh"), _column(hourly, "hour"), _column(hourly, "n"), _column(hourly, "arrivals")
+    )
+    floors = pa.table(
+        {
+            "kh": pa.array([s.hash for s in mine], pa.uint64()),
+            "min_gap": pa.array(_floors(mine, by_hour, budget, judged), pa.int64()),
+        }
+    )
+    with_arrival = [s for s in mine if kind.arrival and s.arrived >= ARRIVAL_SHARE * s.events]
+    session.register("lw_silence_floors", floors)
+    try:
+        by_gap = _grouped(*_gaps(session, key, kind.table, where, f"epoch({TIME})", at))
+        arrival_gaps: dict[int, tuple[np.ndarray, ...]] = {}
+        lags: dict[int, tuple[np.ndarray, ...]] = {}
+        p99: dict[int, float] = {}
+        if kind.arrival and with_arrival:
+            arrival_where = f"{where} AND {kind.arrival} IS NOT NULL"
+            arrival_gaps = _grouped(*_gaps(session, key, kind.table, arrival_where, f"epoch({kind.arrival})", at))
+            lag = f"epoch({kind.arrival}) - epoch({TIME})"
+            per_hour = session.con.sql(
+                f"""SELECT kh, CAST(floor(epoch({TIME}) / 3600) AS BIGINT) AS hour, median(lag) AS lag, count(*) AS n
+                    FROM (SELECT hash({key}) AS kh, {TIME}, {lag} AS lag FROM "{kind.table}" WHERE {arrival_where})
+                    JOIN lw_silence_floors USING (kh) GROUP BY ALL""",
+                params={"at": at},
+            ).to_arrow_table()
+            lags = _grouped(
+                _column(per_hour, "kh"), _column(per_hour, "hour"), _column(per_hour, "lag"), _column(per_hour, "n")
+            )
+            for kh, q in session.con.sql(
+                f"""SELECT kh, quantile_cont(lag, 0.99)
+                    FROM (SELECT hash({key}) AS kh, {lag} AS lag FROM "{kind.table}" WHERE {arrival_where})
+                    JOIN lw_silence_floors USING (kh) GROUP BY kh""",
+                params={"at": at},
+            ).fetchall():
+                if q is not None:
+                    p99[int(kh)] = float(q)
+    finally:
+        session.unregister("lw_silence_floors")
+    none = np.empty(0, np.int64)
+    arrival_ok = {s.hash for s in with_arrival}
+    for s in mine:
+        hours, counts, arrivals = by_hour.get(s.hash, (none, none, none))
         order = np.argsort(hours)
-        hours, counts = hours[order].astype(np.int64), counts[order].astype(np.int64)
-        gap_start, gap_end = by_gap.get(source_key, (np.empty(0, np.int64), np.empty(0, np.float64)))
-        parent = None
-        if kind.parent == "table":
-            parent = f"table:{kind.table}"
-        elif kind.parent:
-            parent = f"{kind.parent}:{source_key.rsplit('/', 1)[0]}"
+        gap_start, gap_end = by_gap.get(s.hash, (none, none))
         observed = Observed(
-            id=f"{kind.name}:{source_key}",
+            id=s.id,
             kind=kind.name,
-            key=source_key,
-            parent=parent,
-            first=0,
-            last=0,
-            events=int(counts.sum()),
-            hours=hours,
-            counts=counts,
-            gaps=np.empty((0, 2), np.int64),
+            key=s.key,
+            parent=s.parent,
+            first=s.first,
+            last=s.last,
+            events=s.events,
+            hours=hours[order].astype(np.int64),
+            counts=counts[order].astype(np.int64),
+            arrivals=arrivals[order].astype(np.int64),
+            gaps=_pairs(gap_start, gap_end),
         )
-        observed.gaps, observed.first, observed.last = _gap_pairs(gap_start, gap_end)
         # The arrival axis only where (nearly) every record has one: judged against the
         # source's whole rhythm, a part of it would look like a silence.
-        if source_key in arrival_gaps and arrived.get(source_key, 0) >= ARRIVAL_SHARE * observed.events:
-            a_start, a_end = arrival_gaps[source_key]
-            observed.arrival_gaps, _, observed.last_arrival = _gap_pairs(a_start, a_end)
-        if source_key in lags and arrived.get(source_key, 0) >= ARRIVAL_SHARE * observed.events:
-            lag_hours, lag_median = lags[source_key]
-            order = np.argsort(lag_hours)
-            observed.lag_hours, observed.lag_median = lag_hours[order].astype(np.int64), lag_median[order]
-            observed.lag_p99 = p99.get(source_key)
+        if s.hash in arrival_ok:
+            a_start, a_end = arrival_gaps.get(s.hash, (none, none))
+            observed.arrival_gaps = _pairs(a_start, a_end)
+            observed.last_arrival = int(a_start[np.isnan(a_end)][0]) if np.isnan(a_end).any() else s.last
+            if s.hash in lags:
+                lag_hours, lag_median, lag_records = lags[s.hash]
+                order = np.argsort(lag_hours)
+                observed.lag_hours, observed.lag_median = lag_hours[order].astype(np.int64), lag_median[order]
+                observed.lag_records = lag_records[order].astype(np.int64)
+                observed.lag_p99 = p99.get(s.hash)
         yield observed
 
 
-def _gaps(
-    session: Session, key: str, table: str, where: str, moment: str, params: dict[str, object]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per key: each event followed by a gap of at least MIN_GAP_S, and the next event (NaN
-    after the last event). The first event comes back too, as a gap from -inf."""
+def _gaps(session: Session, key: str, table: str, where: str, moment: str, at: datetime) -> tuple[np.ndarray, ...]:
+    """Per source: each event followed by a gap at least its floor long, and the next event
+    (NaN after the last event)."""
     result = session.con.sql(
-        f"""SELECT key, s, nxt FROM (
-                SELECT key, s, lead(s) OVER (PARTITION BY key ORDER BY s) AS nxt,
-                       row_number() OVER (PARTITION BY key ORDER BY s) AS i
-                FROM (SELECT DISTINCT {key} AS key, CAST(floor({moment}) AS BIGINT) AS s
-                      FROM {table} WHERE {where}))
-            WHERE nxt IS NULL OR nxt - s >= $gap OR i = 1""",
-        params=params,
+        f"""SELECT kh, s, nxt FROM (
+                SELECT kh, s, min_gap, lead(s) OVER (PARTITION BY kh ORDER BY s) AS nxt
+                FROM (SELECT DISTINCT hash({key}) AS kh, CAST(floor({moment}) AS BIGINT) AS s
+                      FROM "{table}" WHERE {where})
+                JOIN lw_silence_floors USING (kh))
+            WHERE nxt IS NULL OR nxt - s >= min_gap""",
+        params={"at": at},
     ).to_arrow_table()
     nxt = result.column("nxt").to_numpy(zero_copy_only=False)
     return (
-        _column(result, "key"),
+        _column(result, "kh"),
         _column(result, "s").astype(np.int64),
-        np.where(np.isnan(nxt.astype(np.float64)), np.nan, nxt).astype(np.float64),
+        np.asarray(nxt, dtype=np.float64),
     )
 
 
-def _gap_pairs(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, int, int]:
-    """(gaps, first event, last event) from the rows `_gaps` returned for one key."""
-    order = np.argsort(starts)
-    starts, ends = starts[order], ends[order]
-    first = int(starts[0])
-    last_rows = np.isnan(ends)
-    last = int(starts[last_rows][0]) if last_rows.any() else int(np.nanmax(ends))
-    keep = ~last_rows & (ends - starts >= MIN_GAP_S)
-    pairs = np.stack([starts[keep], ends[keep].astype(np.int64)], axis=1) if keep.any() else np.empty((0, 2), np.int64)
-    return pairs, first, last
+def _pairs(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """(n, 2) gaps: an event and the next one, from the rows `_gaps` returned for one source."""
+    keep = ~np.isnan(ends)
+    if not keep.any():
+        return np.empty((0, 2), np.int64)
+    order = np.argsort(starts[keep])
+    pairs: np.ndarray = np.stack([starts[keep][order], ends[keep][order].astype(np.int64)], axis=1)
+    return pairs
