@@ -383,3 +383,14 @@ def test_a_schedule_demotes_a_silence_only_outside_its_hours(case: CaseDatabase,
     (alert,) = _silent(_judge(case, load_config(path)), STOPPED)
     assert alert.level == ("medium" if demoted else "high")
     assert ("outside the source's schedule" in alert.note) is demoted
+
+
+def test_a_record_dated_after_the_ingest_does_not_move_now(tmp_path: Path) -> None:
+    """Event times come from the logs: one record claiming 2099 must not make every source
+    look silent until then."""
+    rng = np.random.default_rng(11)
+    times = event_times(RHYTHMS["busy"], START, START + timedelta(days=5), rng)
+    future = int(datetime(2099, 1, 1, tzinfo=UTC).timestamp())
+    with open_case(tmp_path / "case.duckdb") as db:
+        write_activity(db, {STEADY: np.append(times, future)})
+        assert newest(db) == datetime.fromtimestamp(int(times[-1]), UTC)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from enum import StrEnum
 from importlib import resources
@@ -211,6 +212,11 @@ SilenceConfigOption = Annotated[
 ]
 
 
+def _working(message: str) -> contextlib.AbstractContextManager[object]:
+    """A spinner on a terminal while long work runs; nothing when piped."""
+    return err.status(message) if err.is_terminal else contextlib.nullcontext()
+
+
 def _judge_silence(
     db: Path, at: str | None, budget: str | None, config: Path | None, explain: bool, rules: list[Path] | None
 ) -> tuple[Any, Any]:
@@ -253,9 +259,11 @@ def _judge_silence(
         if explain:
             from logwarden.detectors.sigma.hunt import hunt as run_hunt
 
-            compiled = _load_rules(rules, None)
-            causes = causes_from(run_hunt(case, compiled), compiled)
-        return judge(observe(case, moment), moment, settings, causes), settings
+            with _working("Hunting for the tamper events that explain a silence..."):
+                compiled = _load_rules(rules, None)
+                causes = causes_from(run_hunt(case, compiled), compiled)
+        with _working(f"Judging every source as of {moment:%Y-%m-%d %H:%M}Z..."):
+            return judge(observe(case, moment, settings.budget_per_day), moment, settings, causes), settings
 
 
 @app.command()

@@ -153,11 +153,15 @@ def _where(kind: Kind) -> str:
 
 
 def newest(session: Session) -> datetime | None:
-    """The newest event time in the case: what "now" is for a case judged after the fact."""
+    """The newest event time in the case: what "now" is for a case judged after the fact.
+
+    Event times are whatever the records say: one dated after the case was ingested cannot be
+    real and would make every source look silent up to it, so it does not count."""
+    ingested = "(SELECT max(IngestedAt) FROM IngestFiles)"
     times = [
         row[0]
         for table in sorted({k.table for k in KINDS})
-        for row in session.run(f'SELECT max({TIME}) FROM "{table}"')
+        for row in session.run(f'SELECT max({TIME}) FROM "{table}" WHERE {TIME} <= {ingested}')
         if row[0] is not None
     ]
     return max(times) if times else None
