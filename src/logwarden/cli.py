@@ -17,6 +17,7 @@ from rich.text import Text
 from logwarden.formats.files import InputError
 from logwarden.ingest import IngestOptions, Ingestor, StrictStop, open_case
 from logwarden.outputs.console import RichProgressDisplay, render_ingest, render_stats, to_json
+from logwarden.store.database import CaseDatabase
 from logwarden.store.stats import collect
 
 app = typer.Typer(
@@ -99,17 +100,22 @@ def ingest(
     raise typer.Exit(0 if report.ok else 1)
 
 
+def _open_existing(db: Path) -> CaseDatabase:
+    """The case database, read-only; exit 2 with the reason when there is none."""
+    try:
+        return open_case(db, read_only=True)
+    except FileNotFoundError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(2) from exc
+
+
 @app.command()
 def stats(
     db: DbOption = DEFAULT_DB,
     format: Annotated[StatsFormat, typer.Option("--format", help="table or json")] = StatsFormat.table,
 ) -> None:
     """What was read, per table and per source, and what was rejected."""
-    try:
-        case = open_case(db, read_only=True)
-    except FileNotFoundError as exc:
-        err.print(str(exc), markup=False)
-        raise typer.Exit(2) from exc
+    case = _open_existing(db)
     with case:
         result = collect(case)
     if format is StatsFormat.json:
@@ -179,11 +185,7 @@ def hunt(
     if paths:
         with open_case(db) as case, Ingestor(case, IngestOptions()) as ingestor:
             ingestor.ingest(list(paths))
-    try:
-        case = open_case(db, read_only=True)
-    except FileNotFoundError as exc:
-        err.print(str(exc), markup=False)
-        raise typer.Exit(2) from exc
+    case = _open_existing(db)
     chosen = format or (AlertFormat.table if out.is_terminal else AlertFormat.jsonl)
     with case:
         alerts = run_hunt(case, compiled)
@@ -236,11 +238,7 @@ def _judge_silence(
     except (ConfigError, ValueError) as exc:
         err.print(Text(str(exc)))
         raise typer.Exit(2) from exc
-    try:
-        case = open_case(db, read_only=True)
-    except FileNotFoundError as exc:
-        err.print(str(exc), markup=False)
-        raise typer.Exit(2) from exc
+    case = _open_existing(db)
     with case:
         if at:
             try:
