@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from datetime import UTC, datetime
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
@@ -219,40 +220,48 @@ def _working(message: str) -> contextlib.AbstractContextManager[object]:
     return err.status(message) if err.is_terminal else contextlib.nullcontext()
 
 
+def _silence_config(config: Path | None, budget: str | None) -> Any:
+    """The silence configuration file with --budget over it; exit 2 with the reason when bad."""
+    from logwarden.detectors.silence.config import ConfigError, load_config
+
+    try:
+        settings = load_config(config)
+        return settings.with_budget(budget) if budget else settings
+    except (ConfigError, ValueError) as exc:
+        err.print(Text(str(exc)))
+        raise typer.Exit(2) from exc
+
+
+def _moment(case: CaseDatabase, at: str | None) -> datetime:
+    """--at as UTC, or the newest event of the case; exit 2 when neither exists."""
+    from logwarden.detectors.silence.sources import newest
+
+    if at:
+        try:
+            moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        except ValueError as exc:
+            err.print(Text(f"--at {at!r}: not an ISO 8601 time"))
+            raise typer.Exit(2) from exc
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    found = newest(case)
+    if found is None:
+        err.print("The case holds no events: nothing to judge.")
+        raise typer.Exit(2)
+    return found
+
+
 def _judge_silence(
     db: Path, at: str | None, budget: str | None, config: Path | None, explain: bool, rules: list[Path] | None
 ) -> tuple[Any, Any]:
     """Open the case, read the configuration, optionally hunt for the tamper events that
     explain a silence, and judge every source."""
-    from datetime import UTC, datetime
-
-    from logwarden.detectors.silence.config import ConfigError, load_config
     from logwarden.detectors.silence.explain import causes_from
     from logwarden.detectors.silence.judge import judge
-    from logwarden.detectors.silence.sources import newest, observe
+    from logwarden.detectors.silence.sources import observe
 
-    try:
-        settings = load_config(config)
-        if budget:
-            settings = settings.with_budget(budget)
-    except (ConfigError, ValueError) as exc:
-        err.print(Text(str(exc)))
-        raise typer.Exit(2) from exc
-    case = _open_existing(db)
-    with case:
-        if at:
-            try:
-                moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
-            except ValueError as exc:
-                err.print(Text(f"--at {at!r}: not an ISO 8601 time"))
-                raise typer.Exit(2) from exc
-            moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-        else:
-            found = newest(case)
-            if found is None:
-                err.print("The case holds no events: nothing to judge.")
-                raise typer.Exit(2)
-            moment = found
+    settings = _silence_config(config, budget)
+    with _open_existing(db) as case:
+        moment = _moment(case, at)
         causes = []
         if explain:
             from logwarden.detectors.sigma.hunt import hunt as run_hunt
@@ -315,6 +324,48 @@ def sources(
         write_csv(sys.stdout, result.sources, sources=True)
     else:
         write_source_table(out, result.sources)
+
+
+@app.command()
+def report(
+    db: DbOption = DEFAULT_DB,
+    out_file: Annotated[Path, typer.Option("--out", help="The HTML file to write.")] = Path("report.html"),
+    at: AtOption = None,
+    budget: BudgetOption = None,
+    config: SilenceConfigOption = None,
+    rules: RulesOption = None,
+    builtin: BuiltinOption = True,
+) -> None:
+    """One self-contained HTML file: the verdict, every source's timeline with its silences and
+    the tamper events behind them, the alerts with their records, the ingest ledger and the
+    rule pack's coverage. Opens offline."""
+    _write_report(db, out_file, at, budget, config, rules, builtin)
+
+
+def _write_report(
+    db: Path,
+    out_file: Path,
+    at: str | None = None,
+    budget: str | None = None,
+    config: Path | None = None,
+    rules: list[Path] | None = None,
+    builtin: bool = True,
+) -> None:
+    from logwarden.detectors.investigation import investigate
+    from logwarden.outputs.report import write_report
+
+    settings = _silence_config(config, budget)
+    compiled = _load_rules(rules, None, builtin)
+    with _open_existing(db) as case:
+        moment = _moment(case, at)
+        with _working("Hunting, and judging every source..."):
+            found = investigate(case, compiled, settings, moment)
+    write_report(found, out_file)
+    blind = len(found.blind)
+    err.print(
+        f"{out_file}: {len(found.findings):,} tamper alerts, {blind:,} sources impaired, "
+        f"{len(found.rows):,} sources on the timeline, as of {found.at:%Y-%m-%d %H:%M}Z"
+    )
 
 
 rules_app = typer.Typer(help="The Sigma rules logwarden runs.", no_args_is_help=True)
