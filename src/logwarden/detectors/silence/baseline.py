@@ -31,6 +31,7 @@ _SHRINK = 2.0  # pseudo-observations of the day-type profile each hour-of-week b
 _SHRINK_MEAN = 0.25  # and of the mean each day-type bin starts from: weekends may be truly empty
 _MIN_WINDOWS = 12
 _OUTLYING = 2.0
+_CHI2_MEDIAN = 0.455
 _MAX_BURST = 1e5
 
 
@@ -46,6 +47,9 @@ class Baseline:
     burst: np.ndarray  # events per independent arrival, per SCALES entry; 1 = Poisson
     trained_hours: int
     profile: str  # "hour-of-week" or "day-type"
+    # Variance of an hour's count over its mean (1 = Poisson), robust to the odd burst: what a
+    # drop in volume is measured against.
+    dispersion: float = 1.0
 
     def expected(self, hours: np.ndarray) -> np.ndarray:
         """Expected events in each (epoch) hour."""
@@ -108,7 +112,25 @@ def fit(hours: np.ndarray, counts: np.ndarray) -> Baseline:
     # Trimming shapes the profile; its level stays the source's true mean (a trimmed mean of
     # sparse counts is biased low). Never exactly zero: an always-quiet hour still counts a little.
     rate = np.maximum(rate * (mean / max(float(rate.mean()), 1e-12)), max(mean * 1e-3, 1e-6))
-    return Baseline(rate, mean, _bursts(hours, counts, rate), len(hours), profile)
+    bursts = _bursts(hours, counts, rate)
+    expected = rate[hour_of_week(hours)]
+    return Baseline(rate, mean, bursts, len(hours), profile, _dispersion(counts, expected, float(bursts[0])))
+
+
+def _dispersion(counts: np.ndarray, expected: np.ndarray, burst: float) -> float:
+    """Two views of how much an hour's count varies beyond Poisson, the larger taken:
+    - the median squared Pearson residual over the hours expecting at least one event, over
+      its Poisson value (0.455, the median of a chi-square with one degree of freedom): a
+      median, so neither a burst of thousands nor a drop left in the history moves it;
+      counted only when clearly over 1 (the profile's own estimation error adds a little);
+    - 2b - 1, what bursts of geometric size b give: it sees a source whose hours are mostly
+      empty, where the residuals have too few hours to go on."""
+    pearson = 1.0
+    busy = expected >= 1.0
+    if busy.sum() >= 24:
+        ratio = float(np.median((counts[busy] - expected[busy]) ** 2 / expected[busy])) / _CHI2_MEDIAN
+        pearson = ratio if ratio >= 2.0 else 1.0
+    return max(pearson, 2.0 * burst - 1.0)
 
 
 def _bursts(hours: np.ndarray, counts: np.ndarray, rate: np.ndarray) -> np.ndarray:
@@ -144,8 +166,8 @@ def _bursts(hours: np.ndarray, counts: np.ndarray, rate: np.ndarray) -> np.ndarr
 
 def _outlier(hours: np.ndarray, counts: np.ndarray, expected: np.ndarray) -> np.ndarray:
     """Per training hour: whether it lies in the outlying silence, the run of consecutive
-    empty hours that should have held the most events, if it should have held over three
-    times what any other run did."""
+    empty hours that should have held the most events, if it should have held over
+    `_OUTLYING` times what any other run did."""
     out = np.zeros(len(hours), bool)
     empty = counts == 0
     if not empty.any():
@@ -162,7 +184,11 @@ def _outlier(hours: np.ndarray, counts: np.ndarray, expected: np.ndarray) -> np.
 
 
 def _more_than_chance(seen: int, predicted: float) -> bool:
-    """Whether `seen` empty windows are in the upper 10% tail of Poisson(`predicted`)."""
+    """Whether `seen` empty windows are in the upper 10% tail of Poisson(`predicted`), and
+    more than one: a single empty window where the model expected a tenth of one happens by
+    chance to one source in ten, and would slow every later alarm on it."""
+    if seen < 2:
+        return False
     if predicted > 50:
         return (seen - predicted) / math.sqrt(predicted) > 1.28
     term = math.exp(-predicted)  # P(Z = 0)

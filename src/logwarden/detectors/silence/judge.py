@@ -148,12 +148,14 @@ def judge(observed: Iterable[Observed], at: datetime, config: SilenceConfig, cau
             if alert.start is None or alert.state == "LATE":
                 continue
             end = alert.end or at
-            # Left out: what a tamper alert explains, and the outages no reading of the source
-            # could call normal. Not every borderline gap or quiet spell: that would teach a
-            # bursty source that it never pauses.
+            # Left out: what a tamper alert explains, the outages no reading of the source
+            # could call normal, and deep drops. Not every borderline gap or quiet spell:
+            # that would teach a bursty source that it never pauses.
             tampered = bool(explain(causes, src.seen.kind, src.seen.id, alert.start, end, config.explain_before))
             outage = alert.state == "SILENT" and (alert.probability or 1.0) <= _OUTAGE * src.a
-            if tampered or outage:
+            # A drop to half or less of the usual volume would drag the source's level down.
+            drop = alert.state == "THINNED" and (alert.observed or 0.0) <= 0.5 * (alert.expected or 0.0)
+            if tampered or outage or drop:
                 _exclude_span(src, alert.start.timestamp(), end.timestamp())
         _train(src)
     watched = _watched(watchable, config)
@@ -370,9 +372,8 @@ def _drops(src: _Source, at_s: float, config: SilenceConfig, watched: int) -> li
         return []
     x = src.counts[:n]
     mu = base.expected(src.hours[:n])
-    k = base.burst_at(1)
     ratio = config.thinned_ratio
-    s = cusum(drop_llr(x, mu, k, ratio))
+    s = cusum(drop_llr(x, mu, base.dispersion, ratio))
     h = cusum_limit(config.budget_per_day, watched)
     out = []
     i = 0
@@ -412,7 +413,9 @@ def _late(src: _Source) -> list[SilenceAlert]:
     seen = src.seen
     if seen.lag_hours is None or seen.lag_median is None or len(seen.lag_hours) < 48:
         return []
-    usual = float(np.quantile(seen.lag_median, 0.95))
+    # The upper quartile: robust to a lateness lasting up to a quarter of the history, which
+    # would otherwise teach the source that being hours late is usual.
+    usual = float(np.quantile(seen.lag_median, 0.75))
     limit = max(_LATE_FACTOR * usual, usual + _LATE_MARGIN_S)
     late = seen.lag_median > limit
     out = []
@@ -420,7 +423,10 @@ def _late(src: _Source) -> list[SilenceAlert]:
     if len(idx) == 0:
         return []
     records = seen.lag_records if seen.lag_records is not None else np.ones(len(seen.lag_hours), np.int64)
-    runs = np.split(idx, np.flatnonzero(np.diff(seen.lag_hours[idx]) > 1) + 1)
+    # A run of late hours goes on through hours with no records (a quiet source's empty hours
+    # say nothing about its lag) and ends at an hour on time, or after a day with no records.
+    breaks = (np.diff(idx) > 1) | (np.diff(seen.lag_hours[idx]) > 24)
+    runs = np.split(idx, np.flatnonzero(breaks) + 1)
     for run in runs:
         # One record late by chance is not a pipeline running late.
         if int(records[run].sum()) < _LATE_RECORDS:

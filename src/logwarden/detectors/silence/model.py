@@ -7,9 +7,9 @@ sequential test for a sustained drop.
 - A gap expecting `L` events arriving `b` at a time is improbable when
   P(no event) = exp(-L/b) <= alpha: a bursty source needs `b` times the expected events.
 - A drop to `ratio` of the usual volume is found by Page's CUSUM on the quasi-Poisson
-  log-likelihood ratio per hour (the Poisson one over the dispersion `2b - 1` that bursts of
-  geometric size with mean b give); a CUSUM of a true likelihood ratio runs at least `e^h`
-  steps between false alarms, so `h = ln(hours per false alarm allowed)`.
+  log-likelihood ratio per hour (the Poisson one over the source's own dispersion, the
+  variance of an hour's count over its mean); a CUSUM of a true likelihood ratio runs at
+  least `e^h` steps between false alarms, so `h = ln(hours per false alarm allowed)`.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ def needed(a: float, burst: float) -> float:
     return -math.log(a) * burst
 
 
-def drop_llr(x: np.ndarray, mu: np.ndarray, burst: float, ratio: float) -> np.ndarray:
+def drop_llr(x: np.ndarray, mu: np.ndarray, dispersion: float, ratio: float) -> np.ndarray:
     """Per hour: log P(x | mean ratio*mu) - log P(x | mean mu), quasi-Poisson."""
-    return (x * math.log(ratio) + mu * (1.0 - ratio)) / (2 * burst - 1)
+    return (x * math.log(ratio) + mu * (1.0 - ratio)) / dispersion
 
 
 def cusum(llr: np.ndarray) -> np.ndarray:
