@@ -151,7 +151,9 @@ def judge(observed: Iterable[Observed], at: datetime, config: SilenceConfig, cau
             # Left out: what a tamper alert explains, the outages no reading of the source
             # could call normal, and deep drops. Not every borderline gap or quiet spell:
             # that would teach a bursty source that it never pauses.
-            tampered = bool(explain(causes, src.seen.kind, src.seen.id, alert.start, end, config.explain_before))
+            tampered = bool(
+                explain(causes, src.seen.kind, src.seen.id, alert.start, end, config.explain_before, src.seen.formats)
+            )
             outage = alert.state == "SILENT" and (alert.probability or 1.0) <= _OUTAGE * src.a
             # A drop to half or less of the usual volume would drag the source's level down.
             drop = alert.state == "THINNED" and (alert.observed or 0.0) <= 0.5 * (alert.expected or 0.0)
@@ -453,7 +455,7 @@ def _finish(
     if alert.start is None:
         return alert
     end = alert.end or at
-    found = explain(causes, src.seen.kind, src.seen.id, alert.start, end, config.explain_before)
+    found = explain(causes, src.seen.kind, src.seen.id, alert.start, end, config.explain_before, src.seen.formats)
     level, note = alert.level, alert.note
     if found and not alert.backfilled:
         level = "critical" if alert.state == "SILENT" else _raise(level)

@@ -143,6 +143,7 @@ class Observed:
     lag_records: np.ndarray | None = None
     lag_p99: float | None = None
     last_arrival: int | None = None
+    formats: frozenset[str] = frozenset()  # how its records were delivered (record format codes)
 
 
 def _where(kind: Kind) -> str:
@@ -176,6 +177,7 @@ class _Summary:
     first: int
     last: int
     arrived: int
+    formats: frozenset[str]
 
     @property
     def id(self) -> str:
@@ -199,15 +201,17 @@ def _summaries(session: Session, kind: Kind, at: datetime) -> list[_Summary]:
     arrived = f"count({kind.arrival})" if kind.arrival else "0"
     rows = session.con.sql(
         f"""SELECT hash({key}) AS kh, min({key}), max({key}), count(*),
-                   CAST(floor(min(epoch({TIME}))) AS BIGINT), CAST(floor(max(epoch({TIME}))) AS BIGINT), {arrived}
+                   CAST(floor(min(epoch({TIME}))) AS BIGINT), CAST(floor(max(epoch({TIME}))) AS BIGINT), {arrived},
+                   list(DISTINCT _Format)
             FROM "{kind.table}" WHERE {_where(kind)} GROUP BY kh""",
         params={"at": at},
     ).fetchall()
     out = []
-    for kh, low, high, events, first, last, arrivals in rows:
+    for kh, low, high, events, first, last, arrivals, formats in rows:
         if low != high:
             raise KeyCollision(f"{kind.name}: keys {low!r} and {high!r} share a hash")
-        out.append(_Summary(kind, str(low), int(kh), int(events), int(first), int(last), int(arrivals)))
+        delivered = frozenset(str(f) for f in formats if f is not None)
+        out.append(_Summary(kind, str(low), int(kh), int(events), int(first), int(last), int(arrivals), delivered))
     return out
 
 
@@ -353,6 +357,7 @@ def _observe_kind(
             counts=counts[order].astype(np.int64),
             arrivals=arrivals[order].astype(np.int64),
             gaps=_pairs(gap_start, gap_end),
+            formats=s.formats,
         )
         # The arrival axis only where (nearly) every record has one: judged against the
         # source's whole rhythm, a part of it would look like a silence.
