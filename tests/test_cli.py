@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from conftest import SHARED_DATA
@@ -105,3 +106,17 @@ def test_progress_follows_reading_while_small_files_finish_later() -> None:
     display.bytes_read(150)
     display.file_done(FileResult("b.json", size=200))
     assert task.completed == 300 and task.fields["files"] == "2/2"
+
+
+@pytest.mark.slow
+def test_demo_is_the_readme_first_command(tmp_path: Path) -> None:
+    """`logwarden demo`: the exports, the case and the report, and a second run into the same
+    folder refused rather than mixed in."""
+    out = tmp_path / "demo"
+    done = runner.invoke(app, ["demo", "--out", str(out), "--days", "7"])
+    assert done.exit_code == 0, done.output
+    assert (out / "report.html").stat().st_size > 10_000
+    assert any((out / "exports").rglob("PT1H.json")) and (out / "case.duckdb").exists()
+    assert "0 rejected" in done.output
+    again = runner.invoke(app, ["demo", "--out", str(out)])
+    assert again.exit_code == 2 and "already holds a demo" in again.output

@@ -113,3 +113,31 @@ def test_the_report_shows_the_verdict_timeline_and_alerts(browser: Browser, tmp_
     shot = tmp_path / "report.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 20_000
+
+
+def test_the_demo_report_shows_the_intrusion(browser: Browser, tmp_path: Path) -> None:
+    """`logwarden demo`, end to end, then its report in the browser: the verdict names the
+    intruder and the blinded sources, the timeline draws every source with the silenced ones
+    marked, and the screenshot is the page an analyst sees first."""
+    from datetime import UTC, datetime
+
+    from logwarden.synthetic.tenant import write_tenant
+
+    end = datetime(2026, 11, 27, tzinfo=UTC)
+    tenant = write_tenant(tmp_path / "exports", end=end)
+    report = _report(tmp_path, tenant.out, at=end.isoformat())
+    page, requests, events = _open(browser, report)
+    assert requests == [] and not [e for e in events if "error" in e], events
+    verdict = page.locator("#verdict")
+    assert verdict.is_visible()
+    intruder = tenant.intrusion[0].actor
+    assert intruder in verdict.inner_text()
+    assert "SILENT" in verdict.inner_text() and "critical" in verdict.inner_text()
+    rows = page.locator("#tl-body > *")
+    assert rows.count() >= 10
+    page.locator("#tl-only").check()
+    page.wait_for_timeout(200)
+    assert 0 < page.locator("#tl-body > *:visible").count() < rows.count()
+    shot = tmp_path / "demo.png"
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 50_000

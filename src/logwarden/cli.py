@@ -368,6 +368,40 @@ def _write_report(
     )
 
 
+@app.command()
+def demo(
+    out_dir: Annotated[Path, typer.Option("--out", help="A new or empty folder for the demo.")] = Path(
+        "logwarden-demo"
+    ),
+    days: Annotated[int, typer.Option(help="Days of logs (at least 7).")] = 14,
+    seed: Annotated[int, typer.Option(help="Another seed, another tenant history.")] = 1,
+) -> None:
+    """A made-up tenant, end to end: writes its exports in the real formats (two weeks of routine
+    work, look-alikes of tampering, and a scripted intrusion that switches logging off; the story
+    is in docs/demo.md), then ingests them, hunts, judges every source's silence and writes the
+    report. OUT/exports/, OUT/case.duckdb, OUT/report.html."""
+    from logwarden.synthetic.tenant import write_tenant
+
+    exports, db, report_file = out_dir / "exports", out_dir / "case.duckdb", out_dir / "report.html"
+    if db.exists() or (exports.exists() and any(exports.iterdir())):
+        err.print(Text(f"{out_dir} already holds a demo: give another --out, or delete it"))
+        raise typer.Exit(2)
+    try:
+        with _working("Writing the demo tenant's exports..."):
+            tenant = write_tenant(exports, days=days, seed=seed)
+    except ValueError as exc:
+        err.print(Text(str(exc)))
+        raise typer.Exit(2) from exc
+    err.print(Text(f"{exports}: {tenant.records:,} records in {len(tenant.files):,} files"))
+    with open_case(db) as case:
+        progress = RichProgressDisplay(err) if err.is_terminal else None
+        with Ingestor(case, IngestOptions(), progress) as ingestor:
+            ingested = ingestor.ingest([exports])
+    err.print(Text(f"{db}: {ingested.stored:,} records stored, {ingested.rejected:,} rejected"))
+    _write_report(db, report_file, at=tenant.end.isoformat())
+    out.print(Text(f"Open {report_file} in a browser. What happened in this tenant: docs/demo.md."))
+
+
 rules_app = typer.Typer(help="The Sigma rules logwarden runs.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
 
