@@ -164,16 +164,6 @@ def _blinded(tenant: Tenant, source: str) -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "silence detector (working tree of 2026-11-28): the dev subscription's MICROSOFT.NETWORK provider "
-        "(AKS load-balancer and NSG writes around the clock, plus IaC pipeline runs of ~7 writes each on "
-        "weekday office hours) is reported SILENT (high) for a 6.9 h gap on Mon 2026-11-16 13:39-20:34 UTC "
-        "with 24 arrivals expected: the burst size fitted for it (~1.85 at 1-8 h) is far below how pipeline "
-        "runs cluster, so a weekday afternoon without a run reads as P(none)=2e-6"
-    ),
-)
 def test_no_false_alarm_outside_the_intrusion(demo: Demo) -> None:
     tenant = demo.tenant
     first = tenant.intrusion[0].at
@@ -181,8 +171,12 @@ def test_no_false_alarm_outside_the_intrusion(demo: Demo) -> None:
     def intrusion(alert: SilenceAlert) -> bool:
         return _blinded(tenant, alert.source) and alert.start is not None and alert.start >= first
 
-    alarms = [a for a in demo.judgement.alerts if a.state in ("SILENT", "THINNED") and not intrusion(a)]
+    outside = [a for a in demo.judgement.alerts if a.state in ("SILENT", "THINNED") and not intrusion(a)]
+    # A provider quiet while its subscription kept logging is reported at low, as a workload
+    # change: information, not an alarm.
+    alarms = [a for a in outside if a.level != "low"]
     assert [f"{a.state} {a.source} {a.start}" for a in alarms] == []
+    assert all("kept logging meanwhile" in a.note for a in outside if a.level == "low")
 
 
 def test_the_same_seed_writes_the_same_bytes(tmp_path: Path) -> None:

@@ -91,6 +91,11 @@ def _blinds(cause: Cause, kind: str, source_id: str, formats: frozenset[str]) ->
     return False
 
 
+# A daily cap keeps cutting the workspace every day until it is lifted: it explains the
+# silences of the days after it, not only the first.
+LASTING = frozenset({"B3"})
+
+
 def explain(
     causes: Iterable[Cause],
     kind: str,
@@ -102,7 +107,13 @@ def explain(
 ) -> tuple[Cause, ...]:
     """The causes that may have silenced this source (delivered in `formats`; empty: any)
     between `start` and `end`, those scoped to its own subscription first, then by time."""
-    found = [c for c in causes if start - before <= c.time <= end and _blinds(c, kind, source_id, formats)]
+    found = [
+        c
+        for c in causes
+        if (start - before <= c.time or LASTING & set(c.catalogue))
+        and c.time <= end
+        and _blinds(c, kind, source_id, formats)
+    ]
     return tuple(sorted(found, key=lambda c: (not _scoped(c), c.time)))
 
 

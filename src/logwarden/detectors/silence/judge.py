@@ -165,7 +165,8 @@ def judge(observed: Iterable[Observed], at: datetime, config: SilenceConfig, cau
     for src in watched:
         src.a = alpha(config.budget_per_day, len(watched), src.baseline.mean * 24)  # type: ignore[union-attr]
         result.alerts.extend(_finish(a, src, config, causes, at) for a in _found(src, at_s, config, len(watched)))
-    result.alerts = _collapse(_grouped(result.alerts, sources, config), {s.seen.id: s.seen.parent for s in sources})
+    parents = {s.seen.id: s.seen.parent for s in sources}
+    result.alerts = _part_alone(_collapse(_grouped(result.alerts, sources, config), parents), sources)
     result.alerts.extend(_never_seen(config, sources, at))
     watched_ids = {s.seen.id for s in watched}
     for src in sources:
@@ -551,6 +552,31 @@ def _collapse(alerts: list[SilenceAlert], parents: dict[str, str | None]) -> lis
             for other in kept
         )
     ]
+
+
+def _part_alone(alerts: list[SilenceAlert], sources: list[_Source]) -> list[SilenceAlert]:
+    """A provider or a record type silent while its subscription or workload kept logging:
+    logging is cut per subscription, workload or tenant, never per provider, so this is the
+    workload changing, not the logging. Kept, at low, unless a tamper alert explains it."""
+    by_id = {s.seen.id: s.seen for s in sources}
+    out = []
+    for alert in alerts:
+        seen = by_id.get(alert.source)
+        parent = by_id.get(seen.parent) if seen is not None and seen.parent else None
+        if (
+            alert.state == "SILENT"
+            and not alert.causes
+            and parent is not None
+            and not parent.id.startswith("table:")
+            and alert.start is not None
+            and alert.detected is not None
+            and _spoke(parent, alert.start.timestamp(), alert.detected.timestamp())
+        ):
+            alert = replace(
+                alert, level="low", note=f"{parent.id} kept logging meanwhile: a workload change, not logging"
+            )
+        out.append(alert)
+    return out
 
 
 def _same_gap(broad: SilenceAlert, narrow: SilenceAlert) -> bool:
