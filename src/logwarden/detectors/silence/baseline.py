@@ -122,14 +122,13 @@ def _dispersion(counts: np.ndarray, expected: np.ndarray, burst: float) -> float
     - the median squared Pearson residual over the hours expecting at least one event, over
       its Poisson value (0.455, the median of a chi-square with one degree of freedom): a
       median, so neither a burst of thousands nor a drop left in the history moves it;
-      counted only when clearly over 1 (the profile's own estimation error adds a little);
     - 2b - 1, what bursts of geometric size b give: it sees a source whose hours are mostly
       empty, where the residuals have too few hours to go on."""
     pearson = 1.0
     busy = expected >= 1.0
     if busy.sum() >= 24:
         ratio = float(np.median((counts[busy] - expected[busy]) ** 2 / expected[busy])) / _CHI2_MEDIAN
-        pearson = ratio if ratio >= 2.0 else 1.0
+        pearson = max(ratio, 1.0)
     return max(pearson, 2.0 * burst - 1.0)
 
 
