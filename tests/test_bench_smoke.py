@@ -22,8 +22,9 @@ pytestmark = pytest.mark.slow
         ("ingest.py", ["--records", "300", "--files", "4"], "300 records in 4 files"),
         ("hunt.py", ["--records", "300", "--rules", "3"], "end to end / ingest alone"),
         ("silence.py", ["--events", "30000", "--sources", "12", "--rebuild"], "judged / baseline"),
+        ("report.py", ["--scale", "0.2", "--rebuild"], "report / baseline"),
     ],
-    ids=["ingest", "ingest-small-files", "hunt", "silence"],
+    ids=["ingest", "ingest-small-files", "hunt", "silence", "report"],
 )
 def test_benchmark_runs(script: str, args: list[str], expected: str) -> None:
     done = subprocess.run(
