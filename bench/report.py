@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from typing import Any
 from logwarden.ingest import IngestOptions, Ingestor, open_case
 from logwarden.store.tables import TABLES
 from logwarden.synthetic.tenant import write_tenant
+from phases import timed
 
 END = datetime(2026, 11, 27, tzinfo=UTC)
 VERSION = 1
@@ -62,22 +62,6 @@ def run_demo(folder: Path) -> dict[str, Any]:
     if done.returncode != 0:
         sys.exit(f"demo failed:\n{done.stderr.decode()}")
     return {"seconds": time.perf_counter() - started}
-
-
-def timed(args: list[str]) -> tuple[dict[str, Any], float, float]:
-    """The phase's result, the child's wall-clock seconds and its peak RSS (MB)."""
-    with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        started = time.perf_counter()
-        child = subprocess.Popen(
-            [sys.executable, __file__, *args, "--result", out.name], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        assert child.stderr is not None
-        errors = child.stderr.read()
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - started
-        if os.waitstatus_to_exitcode(status) != 0:
-            sys.exit(f"{' '.join(args)} failed:\n{errors.decode()}")
-        return json.loads(Path(out.name).read_text()), seconds, usage.ru_maxrss / 1024
 
 
 def build(case_path: Path, scale: float, seed: int) -> tuple[int, float]:
@@ -133,16 +117,16 @@ def main() -> None:
         rows = sum(case.run(f'SELECT count(*) FROM "{t}"')[0][0] for t in TABLES)
     print(f"{rows:,} records in the case (demo tenant at scale {args.scale:g}, seed {args.seed})")
 
-    base, base_wall, base_mb = timed(["--phase", "baseline", "--case", str(case_path)])
+    base, base_wall, base_mb = timed(__file__, ["--phase", "baseline", "--case", str(case_path)])
     html = args.workdir / "report.html"
-    ours, ours_wall, ours_mb = timed(["--phase", "report", "--case", str(case_path), "--out", str(html)])
+    ours, ours_wall, ours_mb = timed(__file__, ["--phase", "report", "--case", str(case_path), "--out", str(html)])
     print(f"baseline (DuckDB, records per hour per table) {base['seconds']:7.2f} s   process {base_wall:6.2f} s   "
           f"peak RSS {base_mb:,.0f} MB")  # fmt: skip
     print(f"report (hunt, judge, HTML)                    {ours['seconds']:7.2f} s   process {ours_wall:6.2f} s   "
           f"peak RSS {ours_mb:,.0f} MB   HTML {ours['bytes'] / 1e6:.2f} MB")  # fmt: skip
     print(f"report / baseline: {ours['seconds'] / base['seconds']:.1f}x")
     if args.demo:
-        demo, _, demo_mb = timed(["--phase", "demo", "--out", str(args.workdir / "demo")])
+        demo, _, demo_mb = timed(__file__, ["--phase", "demo", "--out", str(args.workdir / "demo")])
         print(f"logwarden demo (default size, end to end)     {demo['seconds']:7.2f} s   peak RSS {demo_mb:,.0f} MB")
 
 

@@ -25,8 +25,6 @@ import argparse
 import json
 import os
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -39,6 +37,7 @@ import numpy as np
 
 from logwarden.ingest import open_case
 from logwarden.synthetic.streams import HOUR, RHYTHMS, Drop, Stop, event_times, rate_per_hour, write_activity
+from phases import timed
 
 START = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
 # Share of the sources per rhythm. Hourly and daily keep their own rate (they are the quiet
@@ -174,22 +173,6 @@ def run_judge(case_path: Path, at: datetime) -> dict[str, Any]:
     }
 
 
-def timed(args: list[str]) -> tuple[dict[str, Any], float, float]:
-    """The phase's result, the child's wall-clock seconds and its peak RSS (MB)."""
-    with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        started = time.perf_counter()
-        child = subprocess.Popen(
-            [sys.executable, __file__, *args, "--result", out.name], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        assert child.stderr is not None
-        errors = child.stderr.read()
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - started
-        if os.waitstatus_to_exitcode(status) != 0:
-            sys.exit(f"{' '.join(args)} failed:\n{errors.decode()}")
-        return json.loads(Path(out.name).read_text()), seconds, usage.ru_maxrss / 1024
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=10_000_000)
@@ -227,8 +210,8 @@ def main() -> None:
     size = case_path.stat().st_size
 
     common = ["--case", str(case_path), "--weeks", str(args.weeks)]
-    base, base_wall, base_mb = timed(["--phase", "baseline", *common])
-    ours, ours_wall, ours_mb = timed(["--phase", "judge", *common])
+    base, base_wall, base_mb = timed(__file__, ["--phase", "baseline", *common])
+    ours, ours_wall, ours_mb = timed(__file__, ["--phase", "judge", *common])
 
     trouble = {s["sub"]: s["trouble"]["kind"] for s in sources if s["trouble"] and s["trouble"]["kind"]}
     alerted = set(ours["alerted"])

@@ -15,6 +15,7 @@ from logwarden import ingest as ingest_module
 from logwarden.formats.framing import documents, jsonl
 from logwarden.ingest import Ingestor
 from logwarden.store.database import CaseDatabase
+from logwarden.synthetic.tenant import CAPTURE_SCHEMA
 
 RECORD = {
     "time": "2026-03-02T10:15:56.3Z",
@@ -368,19 +369,7 @@ def test_event_hubs_capture_avro(tmp_path: Path, ingest: IngestFn, case: CaseDat
     """Hand-made capture file in the documented Event Hubs Capture schema (no public sample)."""
     import fastavro
 
-    schema = {
-        "type": "record",
-        "name": "EventData",
-        "namespace": "Microsoft.ServiceBus.Messaging",
-        "fields": [
-            {"name": "SequenceNumber", "type": "long"},
-            {"name": "Offset", "type": "string"},
-            {"name": "EnqueuedTimeUtc", "type": "string"},
-            {"name": "SystemProperties", "type": {"type": "map", "values": ["long", "double", "string", "bytes"]}},
-            {"name": "Properties", "type": {"type": "map", "values": ["long", "double", "string", "bytes", "null"]}},
-            {"name": "Body", "type": ["null", "bytes"]},
-        ],
-    }
+    schema = CAPTURE_SCHEMA
     bodies = [
         json.dumps({"records": [RECORD, {**RECORD, "correlationId": "two"}]}).encode(),
         b"not json at all",

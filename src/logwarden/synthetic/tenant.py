@@ -1651,7 +1651,7 @@ def _write_blobs(container: Path, subscription: str, rows: list[Row]) -> list[Pa
 
 
 # The schema Event Hubs Capture writes with its "Avro" encoding (no compression).
-_CAPTURE_SCHEMA: Record = {
+CAPTURE_SCHEMA: Record = {
     "type": "record",
     "name": "EventData",
     "namespace": "Microsoft.ServiceBus.Messaging",
@@ -1669,7 +1669,7 @@ _CAPTURE_SCHEMA: Record = {
 def _write_capture(hub: Path, rows: list[Row], rng: np.random.Generator) -> list[Path]:
     """Event Hubs Capture files: one message per diagnostic-settings batch (what arrived within ten
     seconds), one file per partition and capture window, named after the window's start."""
-    schema = fastavro.parse_schema(_CAPTURE_SCHEMA)
+    schema = fastavro.parse_schema(CAPTURE_SCHEMA)
     phase = [int(rng.integers(0, _CAPTURE_WINDOW_S)) * _TICKS for _ in range(_PARTITIONS)]
     batches: dict[int, list[Row]] = defaultdict(list)
     for row in sorted(rows, key=lambda r: r[1]):
