@@ -90,14 +90,17 @@ def main() -> None:
         help="where the case is built and kept for later runs (default: %(default)s)",
     )
     parser.add_argument("--rebuild", action="store_true", help="build the case even if one of this scale is kept")
-    parser.add_argument("--phase", choices=["baseline", "report", "demo"], help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=["build", "baseline", "report", "demo"], help=argparse.SUPPRESS)
     parser.add_argument("--case", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.phase:
-        if args.phase == "baseline":
+        if args.phase == "build":
+            records, seconds = build(args.case, args.scale, args.seed)
+            result = {"records": records, "seconds": seconds}
+        elif args.phase == "baseline":
             result = run_baseline(args.case)
         elif args.phase == "report":
             result = run_report(args.case, args.out)
@@ -111,8 +114,10 @@ def main() -> None:
     if case_path.exists() and not args.rebuild:
         print(f"reusing {case_path}")
     else:
-        records, seconds = build(case_path, args.scale, args.seed)
-        print(f"built {case_path}: {records:,} records written and ingested in {seconds:.1f} s")
+        # In a process of its own: a child forked later would inherit this one's peak memory.
+        spec = ["--phase", "build", "--case", str(case_path), "--scale", str(args.scale), "--seed", str(args.seed)]
+        built, _, _ = timed(__file__, spec)
+        print(f"built {case_path}: {built['records']:,} records written and ingested in {built['seconds']:.1f} s")
     with open_case(case_path, read_only=True) as case:
         rows = sum(case.run(f'SELECT count(*) FROM "{t}"')[0][0] for t in TABLES)
     print(f"{rows:,} records in the case (demo tenant at scale {args.scale:g}, seed {args.seed})")

@@ -186,25 +186,31 @@ def main() -> None:
         help="where the case is built and kept for later runs (default: %(default)s)",
     )
     parser.add_argument("--rebuild", action="store_true", help="build the case even if one of this size is kept")
-    parser.add_argument("--phase", choices=["baseline", "judge"], help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=["build", "baseline", "judge"], help=argparse.SUPPRESS)
     parser.add_argument("--case", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     at = START + timedelta(weeks=args.weeks)
 
+    sources = plan(args.events, args.sources, args.weeks, args.seed)
     if args.phase:
-        result = run_baseline(args.case) if args.phase == "baseline" else run_judge(args.case, at)
+        if args.phase == "build":
+            stored, seconds = build(args.case, sources, args.weeks, args.seed)
+            result = {"stored": stored, "seconds": seconds}
+        else:
+            result = run_baseline(args.case) if args.phase == "baseline" else run_judge(args.case, at)
         args.result.write_text(json.dumps(result))
         return
 
     args.workdir.mkdir(parents=True, exist_ok=True)
-    sources = plan(args.events, args.sources, args.weeks, args.seed)
     case_path = args.workdir / f"silence-v{VERSION}-{args.events}-{args.sources}-{args.weeks}w-{args.seed}.duckdb"
     if case_path.exists() and not args.rebuild:
         print(f"reusing {case_path}")
     else:
-        stored, seconds = build(case_path, sources, args.weeks, args.seed)
-        print(f"built {case_path}: {stored:,} events in {seconds:.1f} s")
+        # In a process of its own: a child forked later would inherit this one's peak memory.
+        spec = ["--phase", "build", "--case", str(case_path), "--weeks", str(args.weeks), "--seed", str(args.seed)]
+        built, _, _ = timed(__file__, [*spec, "--events", str(args.events), "--sources", str(args.sources)])
+        print(f"built {case_path}: {built['stored']:,} events in {built['seconds']:.1f} s")
     with open_case(case_path, read_only=True) as case:
         ((events,),) = case.run('SELECT count(*) FROM "AzureActivity"')
     size = case_path.stat().st_size
