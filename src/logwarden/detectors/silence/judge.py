@@ -533,9 +533,7 @@ def _collapse(alerts: list[SilenceAlert], parents: dict[str, str | None]) -> lis
                 other = kept[i]
                 # A broader source silent says the narrower ones are; a broader one thinned
                 # does not (it thinned because of them: see below).
-                if other.state == alert.state != "THINNED" and _overlaps(
-                    other.start, other.end, alert.start, alert.end
-                ):
+                if other.state == alert.state != "THINNED" and _same_gap(other, alert):
                     home = i
                     break
             ancestor = parents.get(ancestor)
