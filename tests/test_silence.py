@@ -394,3 +394,24 @@ def test_a_record_dated_after_the_ingest_does_not_move_now(tmp_path: Path) -> No
     with open_case(tmp_path / "case.duckdb") as db:
         write_activity(db, {STEADY: np.append(times, future)})
         assert newest(db) == datetime.fromtimestamp(int(times[-1]), UTC)
+
+
+def test_a_narrower_silence_is_folded_only_into_the_same_gap() -> None:
+    """A subscription's ongoing silence is listed under its table's alert when the table went
+    silent with it, not under a short table gap that merely overlaps it."""
+    from logwarden.detectors.silence.judge import SilenceAlert, _collapse
+
+    def silent(source: str, start: datetime, end: datetime | None) -> SilenceAlert:
+        return SilenceAlert("SILENT", source, "high", start, end, start, 20.0, 0.0, 1e-9, 1e-6, "gap", "1/week")
+
+    t = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    parents: dict[str, str | None] = {f"activity:{STOPPED}": "table:AzureActivity", "table:AzureActivity": None}
+    short = silent("table:AzureActivity", t + timedelta(hours=1), t + timedelta(hours=1, minutes=5))
+    stopped = silent(f"activity:{STOPPED}", t, None)
+    assert {a.source: a.covers for a in _collapse([short, stopped], parents)} == {
+        "table:AzureActivity": (),
+        f"activity:{STOPPED}": (),
+    }
+    whole = silent("table:AzureActivity", t + timedelta(minutes=2), None)
+    (folded,) = _collapse([whole, stopped], parents)
+    assert folded.source == "table:AzureActivity" and folded.covers == (f"activity:{STOPPED}",)
