@@ -45,8 +45,6 @@ class Baseline:
     rate: np.ndarray  # expected events per hour, per hour of the week (168)
     mean: float  # events per hour over the training hours
     burst: np.ndarray  # events per independent arrival, per SCALES entry; 1 = Poisson
-    trained_hours: int
-    profile: str  # "hour-of-week" or "day-type"
     # Variance of an hour's count over its mean (1 = Poisson), robust to the odd burst: what a
     # drop in volume is measured against.
     dispersion: float = 1.0
@@ -59,10 +57,6 @@ class Baseline:
         """The burst size for a window of this many hours."""
         i = max(0, int(np.searchsorted(SCALES, max(hours, 1.0), side="right")) - 1)
         return float(self.burst[i])
-
-    @property
-    def weeks(self) -> float:
-        return self.trained_hours / WEEK
 
 
 def _trimmed_means(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -82,7 +76,7 @@ def fit(hours: np.ndarray, counts: np.ndarray) -> Baseline:
     """The baseline from training hours (every hour the source was judged normal, zeros
     included) and their counts."""
     if len(hours) == 0:
-        return Baseline(np.zeros(WEEK), 0.0, np.ones(len(SCALES)), 0, "none")
+        return Baseline(np.zeros(WEEK), 0.0, np.ones(len(SCALES)))
     mean = float(counts.mean())
     start = int(hours.min()) - int(hour_of_week(np.array([hours.min()]))[0])
     weeks = (int(hours.max()) - start) // WEEK + 1
@@ -102,19 +96,19 @@ def fit(hours: np.ndarray, counts: np.ndarray) -> Baseline:
     coarse = np.concatenate([np.tile(day_type[:24], 5), np.tile(day_type[24:], 2)])
     if len(hours) >= 3 * WEEK:
         fine, n_fine = _trimmed_means(by_week)
-        rate, profile = (n_fine * fine + _SHRINK * coarse) / (n_fine + _SHRINK), "hour-of-week"
+        rate = (n_fine * fine + _SHRINK * coarse) / (n_fine + _SHRINK)
         # A job that runs "around 3 on Fridays" runs at 2 one week and at 5 the next: a peak
         # hour is lowered towards its neighbours. Never raised: an hour that is always empty
         # (08:00 of a source that starts at 09:00) stays empty.
         rate = np.minimum(rate, 0.25 * np.roll(rate, 1) + 0.5 * rate + 0.25 * np.roll(rate, -1))
     else:
-        rate, profile = coarse, "day-type"
+        rate = coarse
     # Trimming shapes the profile; its level stays the source's true mean (a trimmed mean of
     # sparse counts is biased low). Never exactly zero: an always-quiet hour still counts a little.
     rate = np.maximum(rate * (mean / max(float(rate.mean()), 1e-12)), max(mean * 1e-3, 1e-6))
     bursts = _bursts(hours, counts, rate)
     expected = rate[hour_of_week(hours)]
-    return Baseline(rate, mean, bursts, len(hours), profile, _dispersion(counts, expected, float(bursts[0])))
+    return Baseline(rate, mean, bursts, _dispersion(counts, expected, float(bursts[0])))
 
 
 def _dispersion(counts: np.ndarray, expected: np.ndarray, burst: float) -> float:

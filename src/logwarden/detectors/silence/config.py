@@ -37,7 +37,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
@@ -163,8 +163,6 @@ class SilenceConfig:
         return self.classes.get(kind, ClassLimits())
 
     def with_budget(self, text: str) -> SilenceConfig:
-        from dataclasses import replace
-
         return replace(self, budget_per_day=parse_budget(text), budget_text=text)
 
 

@@ -25,12 +25,9 @@ from logwarden.detectors.silence.baseline import SCALES, Baseline, fit, p_zero
 from logwarden.detectors.silence.config import SilenceConfig, glob, matches_any
 from logwarden.detectors.silence.explain import Cause, explain
 from logwarden.detectors.silence.model import alpha, cusum, cusum_limit, drop_llr, needed
-from logwarden.detectors.silence.sources import KIND_BY_NAME, Observed
+from logwarden.detectors.silence.sources import KIND_BY_NAME, MIN_EVENTS, MIN_HISTORY_H, Observed
 
 LEVELS = ("info", "low", "medium", "high", "critical")
-# Less than this much history, or fewer events, and a source is still being learned.
-MIN_HISTORY_H = 72
-MIN_EVENTS = 20
 # The THINNED test needs this many expected events in its window to mean anything.
 MIN_DROP_EXPECTED = 20.0
 PRECEDENTS = 2

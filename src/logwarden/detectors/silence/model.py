@@ -22,7 +22,7 @@ SHARE_SILENT = 0.5
 SHARE_THINNED = 0.5
 
 
-def alpha(budget_per_day: float, watched: int, per_day: float, share: float = SHARE_SILENT) -> float:
+def alpha(budget_per_day: float, watched: float, per_day: float, share: float = SHARE_SILENT) -> float:
     """The false-alarm probability each gap of this source may have."""
     return min(0.5, budget_per_day * share / (max(watched, 1) * max(per_day, 1.0)))
 

@@ -4,14 +4,15 @@ A source is one stream that should keep speaking: a table, an Activity Log per s
 (and per resource provider), Entra audit per tenant and category, the unified audit log per
 tenant and workload (and record type). Its id is `kind:key`, e.g. `activity:<subscription>`.
 
-Everything here is one bulk query per source kind: counts per hour, the gaps between
-consecutive events longer than `MIN_GAP`, and ingestion lag where the record has an arrival
-time. No row goes through Python.
+Everything here is a few bulk queries per source kind: a summary per source, counts per
+hour, the gaps between consecutive events long enough to matter, and ingestion lag where the
+record has an arrival time. Sources are keyed by a 64-bit hash of their key inside the
+queries (collisions are checked), so the sorts move integers, not text; no row goes through
+Python.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from logwarden.detectors.silence.model import alpha, needed
 from logwarden.store.database import Session
 from logwarden.store.tables import TABLES
 
@@ -30,6 +32,9 @@ MIN_GAP_S = 300
 # hour, twice over; no threshold a budget gives is lower (see `_floors`).
 _MIN_NEEDED = 2.0
 TIME = "TimeGenerated"
+# Less history than this, or fewer records, and a source is still being learned.
+MIN_HISTORY_H = 72
+MIN_EVENTS = 20
 ARRIVAL_SHARE = 0.99
 # Records this close together are one arrival: one operation's Start and Success, the dozen
 # records one cmdlet writes. Silence is judged in arrivals, volume in records.
@@ -237,7 +242,7 @@ def observe(session: Session, at: datetime, budget_per_day: float = 1 / 7) -> li
     ids = {s.id for s in kept}
     # Parents of dropped sources: the nearest kept ancestor.
     parent_of = {s.id: s.parent for s in everything}
-    judged = sum(1 for s in kept if s.events >= 20 and s.last - s.first >= 72 * 3600)
+    judged = sum(1 for s in kept if s.events >= MIN_EVENTS and s.last - s.first >= MIN_HISTORY_H * 3600)
     out: list[Observed] = []
     for kind in kinds:
         mine = [s for s in kept if s.kind is kind]
@@ -269,16 +274,16 @@ def _column(table: Any, name: str) -> np.ndarray:
 
 def _floors(mine: list[_Summary], by_hour: dict[int, tuple[np.ndarray, ...]], budget: float, judged: int) -> list[int]:
     """Per source, the shortest gap worth listing: one that could hold the fewest expected
-    events any threshold needs, at twice the source's busiest hour. The threshold needs
-    -ln(alpha) arrivals with alpha = budget / (2 x sources x events a day); the count of
-    sources is taken ten times smaller than it will be, for a margin."""
+    events any threshold needs (`model.needed` for a steady source), at twice the source's
+    busiest hour. The count of sources is taken ten times smaller than it will be, and
+    records stand for arrivals, for a margin."""
     floors = []
     for s in mine:
         days = max((s.last - s.first) / 86400, 1.0)
-        a = min(0.5, budget * 0.5 / (max(judged / 10, 1.0) * max(s.events / days, 1.0)))
+        a = alpha(budget, judged / 10, s.events / days)
         counts = by_hour.get(s.hash, (np.empty(0), np.ones(1)))[1]
         busiest = max(float(counts.max()), 1.0)
-        floors.append(max(MIN_GAP_S, int(3600 * max(-math.log(a), _MIN_NEEDED) / (2 * busiest))))
+        floors.append(max(MIN_GAP_S, int(3600 * max(needed(a, 1.0), _MIN_NEEDED) / (2 * busiest))))
     return floors
 
 
@@ -287,7 +292,7 @@ def _observe_kind(
 ) -> Iterator[Observed]:
     key = _key_sql(kind.parts)
     where = _where(kind)
-    wanted = pa.table({"kh": pa.array([s.hash for s in mine], pa.uint64()), "wanted": pa.array([True] * len(mine))})
+    wanted = pa.table({"kh": pa.array([s.hash for s in mine], pa.uint64())})
     session.register("lw_silence_keys", wanted)
     try:
         hourly = session.con.sql(
