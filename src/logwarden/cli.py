@@ -49,6 +49,11 @@ class AlertFormat(StrEnum):
     csv = "csv"
 
 
+def _alert_format(chosen: AlertFormat | None) -> AlertFormat:
+    """The format asked for, else a table on a terminal and JSON Lines when piped."""
+    return chosen or (AlertFormat.table if out.is_terminal else AlertFormat.jsonl)
+
+
 def builtin_rules() -> Path:
     return Path(str(resources.files("logwarden") / "rules" / "pack"))
 
@@ -187,7 +192,7 @@ def hunt(
         with open_case(db) as case, Ingestor(case, IngestOptions()) as ingestor:
             ingestor.ingest(list(paths))
     case = _open_existing(db)
-    chosen = format or (AlertFormat.table if out.is_terminal else AlertFormat.jsonl)
+    chosen = _alert_format(format)
     with case:
         alerts = run_hunt(case, compiled)
         if chosen is AlertFormat.jsonl:
@@ -290,7 +295,7 @@ def silence(
     from logwarden.outputs.silence import write_alert_table, write_csv, write_jsonl
 
     result, settings = _judge_silence(db, at, budget, config, explain, rules)
-    chosen = format or (AlertFormat.table if out.is_terminal else AlertFormat.jsonl)
+    chosen = _alert_format(format)
     if chosen is AlertFormat.jsonl:
         write_jsonl(sys.stdout, result.alerts)
     elif chosen is AlertFormat.csv:
@@ -317,7 +322,7 @@ def sources(
     from logwarden.outputs.silence import write_csv, write_jsonl, write_source_table
 
     result, _ = _judge_silence(db, at, budget, config, False, None)
-    chosen = format or (AlertFormat.table if out.is_terminal else AlertFormat.jsonl)
+    chosen = _alert_format(format)
     if chosen is AlertFormat.jsonl:
         write_jsonl(sys.stdout, result.sources)
     elif chosen is AlertFormat.csv:

@@ -20,7 +20,7 @@ from logwarden.detectors.sigma.hunt import Alert, hunt
 from logwarden.detectors.sigma.rules import CompiledRule
 from logwarden.detectors.silence.config import SilenceConfig
 from logwarden.detectors.silence.explain import Cause, causes_from
-from logwarden.detectors.silence.judge import LEVELS, Judgement, SilenceAlert, judge
+from logwarden.detectors.silence.judge import Judgement, SilenceAlert, judge, level_rank
 from logwarden.detectors.silence.sources import KIND_BY_NAME, Observed, newest, observe
 from logwarden.store.database import CaseDatabase
 from logwarden.store.stats import Stats, collect
@@ -91,10 +91,6 @@ def _title(source: str) -> str:
     return KIND_BY_NAME[kind].title if kind in KIND_BY_NAME else "every record of the table"
 
 
-def _rank(level: str) -> int:
-    return LEVELS.index(level) if level in LEVELS else 0
-
-
 def investigate(
     case: CaseDatabase, rules: Sequence[CompiledRule], config: SilenceConfig, at: datetime | None = None
 ) -> Investigation:
@@ -130,7 +126,7 @@ def _blind(silence: Judgement, at: datetime) -> list[Blind]:
         if alert.start is not None:
             hours = ((alert.end or at) - alert.start).total_seconds() / 3600
         out.append(Blind(alert.source, _title(alert.source), alert, hours))
-    out.sort(key=lambda b: (not b.alert.causes, -_rank(b.alert.level), b.alert.start or at))
+    out.sort(key=lambda b: (not b.alert.causes, -level_rank(b.alert.level), b.alert.start or at))
     return out
 
 
@@ -138,7 +134,7 @@ def _actors(alerts: list[Alert]) -> list[Actor]:
     """Who did what, for tamper alerts of medium level and above, the busiest first."""
     by_actor: dict[str, list[Alert]] = {}
     for alert in alerts:
-        if _rank(alert.level) >= _rank("medium"):
+        if level_rank(alert.level) >= level_rank("medium"):
             by_actor.setdefault(alert.actor or "(unknown)", []).append(alert)
     actors = [
         Actor(
@@ -150,7 +146,7 @@ def _actors(alerts: list[Alert]) -> list[Actor]:
         )
         for name, mine in by_actor.items()
     ]
-    actors.sort(key=lambda a: (-max(_rank(x.level) for x in a.alerts), -len(a.alerts), a.first))
+    actors.sort(key=lambda a: (-max(level_rank(x.level) for x in a.alerts), -len(a.alerts), a.first))
     return actors
 
 

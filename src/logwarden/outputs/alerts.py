@@ -39,9 +39,14 @@ COLUMNS = (
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+def iso_utc(moment: datetime) -> str:
+    """ISO 8601 with the UTC offset written as Z."""
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 def _cells(alert: Alert) -> dict[str, Any]:
     row: dict[str, Any] = {name: getattr(alert, name) for name in COLUMNS if name != "time"}
-    row["time"] = alert.time.isoformat().replace("+00:00", "Z") if isinstance(alert.time, datetime) else alert.time
+    row["time"] = iso_utc(alert.time) if isinstance(alert.time, datetime) else alert.time
     row["tags"] = list(alert.tags)
     return {name: row[name] for name in COLUMNS}
 

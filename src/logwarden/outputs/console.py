@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from logwarden.ingest import FileResult, IngestReport, Progress
+from logwarden.outputs.paths import common_folder, under
 from logwarden.store.stats import Stats
 
 REJECTS_SHOWN = 20
@@ -29,21 +29,8 @@ def _when(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%SZ") if value else ""
 
 
-def _common_folder(paths: list[str]) -> str:
-    """The folder all `paths` share, so that the table shows short names under it."""
-    files = [p.split("!", 1)[0] for p in paths]
-    if not files:
-        return ""
-    root = os.path.commonpath(files)
-    return root if len(files) > 1 or root != files[0] else os.path.dirname(root)
-
-
-def _under(path: str, root: str) -> str:
-    return path[len(root) :].lstrip("/") if root and path.startswith(root) else path
-
-
 def render_ingest(console: Console, report: IngestReport) -> None:
-    root = _common_folder([f.path for f in report.files])
+    root = common_folder([f.path for f in report.files])
     table = Table(title=f"Ingest of {root}" if root else "Ingest", title_justify="left", show_lines=False)
     for col, justify in (
         ("file", "left"),
@@ -70,7 +57,7 @@ def render_ingest(console: Console, report: IngestReport) -> None:
     for f in listed:
         status = f.status + (f": {f.message}" if f.message else "")
         table.add_row(
-            Text(_under(f.path, root)), f.container, f"{f.read:,}", f"{f.stored:,}", f"{f.rejected:,}", Text(status)
+            Text(under(f.path, root)), f.container, f"{f.read:,}", f"{f.stored:,}", f"{f.rejected:,}", Text(status)
         )
     for row in summed:
         table.add_row(*row)

@@ -19,9 +19,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
-import os
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -35,7 +32,8 @@ from markupsafe import Markup
 
 from logwarden.detectors.investigation import Investigation
 from logwarden.detectors.silence.explain import Cause
-from logwarden.detectors.silence.judge import LEVELS, SilenceAlert
+from logwarden.detectors.silence.judge import LEVELS, SilenceAlert, level_rank
+from logwarden.outputs.paths import common_folder, under
 
 # A record longer than this is cut in the page: one alert's record is evidence to read, not a
 # way to make the report as large as the case.
@@ -66,22 +64,24 @@ STATE_WORDS = {
 # what a value really is. Each is replaced with a visible marker such as ⟨U+202E⟩, so the
 # analyst sees that it was there and the page keeps its order. Lone surrogates (not valid
 # text, and unencodable) become U+FFFD.
-_HIDDEN = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e"
-    "\u2060-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb\U000e0000-\U000e007f\ud800-\udfff]"
-)
-
-
-def _marker(found: re.Match[str]) -> str:
-    code = ord(found.group())
-    return "\ufffd" if 0xD800 <= code <= 0xDFFF else f"\u27e8U+{code:04X}\u27e9"
+_HIDDEN_RANGES = (
+    (0x00, 0x08), (0x0B, 0x1F), (0x7F, 0x9F), (0xAD, 0xAD), (0x61C, 0x61C), (0x115F, 0x1160),
+    (0x180E, 0x180E), (0x200B, 0x200F), (0x2028, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
+    (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF9, 0xFFFB), (0xE0000, 0xE007F),
+)  # fmt: skip
+# A translation table rather than a pattern: no regular expression runs over log text, and
+# a lone surrogate (which no UTF-8 regex engine accepts) is just another key.
+_MARKERS: dict[int, str] = {
+    **{code: f"\u27e8U+{code:04X}\u27e9" for lo, hi in _HIDDEN_RANGES for code in range(lo, hi + 1)},
+    **{code: "\ufffd" for code in range(0xD800, 0xE000)},
+}
 
 
 def clean(text: str) -> str:
     """`text` with every layout-changing or invisible character shown as a marker."""
     if "\r\n" in text:
         text = text.replace("\r\n", "\n")  # a record's line ends, not a hidden character
-    return _HIDDEN.sub(_marker, text)
+    return text.translate(_MARKERS)
 
 
 def _cleaned(value: Any) -> Any:
@@ -172,33 +172,8 @@ def _duration(hours: float | None) -> str:
     return f"{hours / 24:.1f} days ({hours:.0f} h)"
 
 
-def _rank(level: str) -> int:
-    return LEVELS.index(level) if level in LEVELS else 0
-
-
 def _plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
-
-
-def _common_root(paths: Iterable[str | None]) -> str:
-    """The folder all `paths` share (a member of a container counts as its container), so
-    that tables can show short names under it."""
-    files = sorted({p.split("!", 1)[0] for p in paths if p})
-    if not files:
-        return ""
-    try:
-        root = os.path.commonpath(files)
-    except ValueError:  # absolute and relative paths mixed
-        return ""
-    return os.path.dirname(root) if len(files) == 1 else root
-
-
-def _short(path: str | None, root: str) -> str:
-    if not path:
-        return ""
-    if root and path.startswith(root) and path[len(root) : len(root) + 1] in ("/", "\\"):
-        return path[len(root) + 1 :]
-    return path
 
 
 def _rle(counts: tuple[int, ...]) -> np.ndarray:
@@ -249,7 +224,7 @@ def _cause_key(
 def _records(inv: Investigation) -> list[tuple[str | None, int]]:
     """Each finding's record as the page carries it, and how many characters of it were left
     out (-1: all of it, the budget being spent)."""
-    order = sorted(range(len(inv.findings)), key=lambda i: (-_rank(inv.findings[i].alert.level), i))
+    order = sorted(range(len(inv.findings)), key=lambda i: (-level_rank(inv.findings[i].alert.level), i))
     out: list[tuple[str | None, int]] = [(f.raw, 0) for f in inv.findings]
     spent = 0
     for i in order:
@@ -285,7 +260,7 @@ def _index(inv: Investigation, root: str) -> _Index:
                 "tags": list(a.tags),
                 "tb": a.table,
                 "f": a.file,
-                "fs": _short(a.file, root),
+                "fs": under(a.file, root),
                 "ln": a.line,
                 "rc": a.record,
                 "raw": raw,
@@ -383,7 +358,7 @@ def _timeline(inv: Investigation, index: _Index) -> dict[str, Any]:
 
 
 def _verdict(inv: Investigation, index: _Index) -> dict[str, Any]:
-    serious = [f for f in inv.findings if _rank(f.alert.level) >= _rank("medium")]
+    serious = [f for f in inv.findings if level_rank(f.alert.level) >= level_rank("medium")]
     lesser = len(inv.findings) - len(serious)
     blind_sources = list(dict.fromkeys(b.source for b in inv.blind))
     explained = {b.source for b in inv.blind if b.alert.causes}
@@ -439,7 +414,7 @@ def _verdict(inv: Investigation, index: _Index) -> dict[str, Any]:
                 "count": len(actor.alerts),
                 "actions": actions,
                 "more": max(len(actor.alerts) - VERDICT_ACTIONS, 0),
-                "top": max((a.level for a in actor.alerts), key=_rank, default="info"),
+                "top": max((a.level for a in actor.alerts), key=level_rank, default="info"),
             }
         )
 
@@ -523,7 +498,7 @@ def _ledger(inv: Investigation, root: str) -> dict[str, Any]:
             {
                 "id": f.file_id,
                 "path": f.path,
-                "short": _short(f.path, root),
+                "short": under(f.path, root),
                 "container": f.container or "",
                 "status": f.status,
                 "read": f.read,
@@ -611,7 +586,7 @@ def _coverage(inv: Investigation) -> dict[str, Any]:
 
 
 def _context(inv: Investigation) -> dict[str, Any]:
-    root = _common_root([f.path for f in inv.ledger.files] + [f.alert.file for f in inv.findings])
+    root = common_folder([f.path for f in inv.ledger.files] + [f.alert.file for f in inv.findings])
     index = _index(inv, root)
     timeline = _timeline(inv, index)
     tables = [t for t in inv.ledger.tables if t.rows]

@@ -19,7 +19,7 @@ from rich.text import Text
 
 from logwarden.detectors.silence.config import Maintenance
 from logwarden.detectors.silence.judge import SilenceAlert, SourceState
-from logwarden.outputs.alerts import neutralise
+from logwarden.outputs.alerts import iso_utc, neutralise
 
 ALERT_COLUMNS = (
     "state",
@@ -60,7 +60,7 @@ SOURCE_COLUMNS = (
 
 def _value(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
+        return iso_utc(value)
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value

@@ -28,6 +28,13 @@ from logwarden.detectors.silence.model import alpha, cusum, cusum_limit, drop_ll
 from logwarden.detectors.silence.sources import KIND_BY_NAME, MIN_EVENTS, MIN_HISTORY_H, Observed
 
 LEVELS = ("info", "low", "medium", "high", "critical")
+
+
+def level_rank(level: str) -> int:
+    """A level's place in LEVELS (a Sigma rule's "informational" counts as info)."""
+    return LEVELS.index(level) if level in LEVELS else 0
+
+
 # The THINNED test needs this many expected events in its window to mean anything.
 MIN_DROP_EXPECTED = 20.0
 PRECEDENTS = 2
