@@ -18,6 +18,7 @@ from rich.text import Text
 from logwarden.formats.files import InputError
 from logwarden.ingest import IngestOptions, Ingestor, StrictStop, open_case
 from logwarden.outputs.console import RichProgressDisplay, render_ingest, render_stats, to_json
+from logwarden.posture.cli import posture_app
 from logwarden.store.database import CaseDatabase
 from logwarden.store.stats import collect
 
@@ -409,6 +410,7 @@ def demo(
 
 rules_app = typer.Typer(help="The Sigma rules logwarden runs.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
+app.add_typer(posture_app, name="posture")
 
 
 @rules_app.command("list")

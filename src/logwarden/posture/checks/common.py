@@ -1,0 +1,82 @@
+"""Helpers the checks share: what to say when the snapshot cannot tell."""
+
+from __future__ import annotations
+
+from logwarden.posture.checks.engine import Outcome, Verdict
+from logwarden.posture.snapshot.model import (
+    DiagnosticSetting,
+    Kind,
+    Reading,
+    Resource,
+    Snapshot,
+    Status,
+    StorageAccount,
+    Subscription,
+    Workspace,
+)
+from logwarden.posture.snapshot.wire import subscription_of
+
+_WHY = {
+    Status.denied: "the identity that collected the snapshot may not read it",
+    Status.failed: "reading it failed",
+    Status.not_collected: "it was not collected",
+}
+
+
+def unreadable(subject: str, reading: Reading, what: str) -> Outcome:
+    """Unknown, because the one reading of `what` is not ok."""
+    detail = f" ({reading.detail})" if reading.detail else ""
+    return Outcome(subject, Verdict.unknown, f"{what}: {_WHY.get(reading.status, reading.status)}{detail}", (reading,))
+
+
+def missing(subject: str, what: str) -> Outcome:
+    return Outcome(subject, Verdict.unknown, f"not in the snapshot: {what}")
+
+
+def listed(values: list[str], most: int = 8) -> str:
+    shown = ", ".join(values[:most])
+    return shown + (f" and {len(values) - most} more" if len(values) > most else "")
+
+
+def subscriptions(snap: Snapshot) -> list[str]:
+    """Every subscription the snapshot knows of, as `/subscriptions/<id>` (lower case)."""
+    found: set[str] = set()
+    for item, _ in snap.items(Kind.subscriptions, Subscription):
+        found.add(item.id.lower())
+    for reading in snap.readings:
+        sub = subscription_of(reading.scope)
+        if sub:
+            found.add(f"/subscriptions/{sub}")
+    return sorted(found)
+
+
+def no_subscription() -> Outcome:
+    return missing("subscriptions", "any subscription (give `az account list`, or collect)")
+
+
+def settings_at(snap: Snapshot, scope: str) -> tuple[list[DiagnosticSetting], list[Reading], list[Reading]]:
+    """The diagnostic settings read for `scope`, the ok readings they came from, and the
+    readings that failed."""
+    readings = snap.at(Kind.diagnostic_settings, scope)
+    ok = [r for r in readings if r.ok]
+    found = [s for r in ok for s in r.items if isinstance(s, DiagnosticSetting)]
+    return found, ok, [r for r in readings if not r.ok]
+
+
+def inventoried(snap: Snapshot) -> tuple[set[str], set[str]]:
+    """The ids of every resource the snapshot shows exists (lower case), and the
+    subscriptions whose inventory was read in full."""
+    ids = {r.id.rstrip("/").lower() for r, _ in snap.items(Kind.inventory, Resource)}
+    ids |= {w.id.rstrip("/").lower() for w, _ in snap.items(Kind.workspaces, Workspace)}
+    ids |= {a.id.rstrip("/").lower() for a, _ in snap.items(Kind.storage_accounts, StorageAccount)}
+    complete = {r.scope.lower() for r in snap.of(Kind.inventory) if r.ok}
+    return ids, complete
+
+
+def judged_per_scope(subject: str, readings: list[Reading], what: str) -> Outcome | None:
+    """Unknown when no reading of `what` for the subject is ok; None when one is."""
+    if any(r.ok for r in readings):
+        return None
+    if readings:
+        return unreadable(subject, readings[0], what)
+    return missing(subject, what)

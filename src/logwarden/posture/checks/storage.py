@@ -1,0 +1,224 @@
+"""Where logs are kept: the storage accounts and workspaces that diagnostic settings and
+data exports write to. Immutability, soft delete, public access and delete locks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from logwarden.posture.checks.common import inventoried, judged_per_scope, listed, missing
+from logwarden.posture.checks.engine import Options, Outcome, Verdict, check
+from logwarden.posture.snapshot.model import (
+    BlobService,
+    Container,
+    DataExport,
+    DiagnosticSetting,
+    Kind,
+    Lock,
+    Reading,
+    Snapshot,
+    StorageAccount,
+    Workspace,
+)
+from logwarden.posture.snapshot.wire import subscription_of
+
+_LOCKING = {"cannotdelete", "readonly"}
+
+
+def log_accounts(snap: Snapshot) -> list[str]:
+    """The storage accounts logs are written to (diagnostic settings, data exports)."""
+    found: dict[str, str] = {}
+    for setting, _ in snap.items(Kind.diagnostic_settings, DiagnosticSetting):
+        if setting.storage_account_id:
+            found.setdefault(setting.storage_account_id.lower(), setting.storage_account_id)
+    for export, _ in snap.items(Kind.data_exports, DataExport):
+        if export.destination and "/microsoft.storage/storageaccounts/" in export.destination.lower():
+            found.setdefault(export.destination.lower(), export.destination)
+    return [found[k] for k in sorted(found)]
+
+
+def _none(snap: Snapshot) -> Iterator[Outcome]:
+    if any(r.ok for r in snap.of(Kind.diagnostic_settings)):
+        yield Outcome("log storage", Verdict.not_applicable, "no diagnostic setting or data export writes to storage")
+    else:
+        yield missing("log storage", "any diagnostic setting (which storage accounts receive logs)")
+
+
+def _account(snap: Snapshot, account: str) -> tuple[StorageAccount | None, list[Reading]]:
+    readings = snap.at(Kind.storage_accounts, account)
+    for reading in readings:
+        for item in reading.items if reading.ok else ():
+            if isinstance(item, StorageAccount):
+                return item, [reading]
+    return None, readings
+
+
+def _merged(snap: Snapshot, account: str) -> tuple[list[Container], list[Reading]]:
+    """The account's containers, a container listing and an immutability policy read on
+    its own folded into one."""
+    readings = [r for r in snap.at(Kind.containers, account) if r.ok]
+    merged: dict[str, Container] = {}
+    for reading in readings:
+        for item in reading.items:
+            if not isinstance(item, Container):
+                continue
+            known = merged.get(item.id.lower())
+            if known is None:
+                merged[item.id.lower()] = item
+                continue
+            fields = {k: getattr(item, k) if getattr(item, k) is not None else v for k, v in vars(known).items()}
+            merged[item.id.lower()] = Container(**fields)
+    return list(merged.values()), readings
+
+
+def _immutable(container: Container) -> bool:
+    return (container.policy_state or "").lower() == "locked" and bool(
+        container.append_writes or container.append_writes_all
+    )
+
+
+@check("azure-log-storage-immutable")
+def log_storage_immutable(snap: Snapshot, options: Options) -> Iterator[Outcome]:
+    accounts = log_accounts(snap)
+    if not accounts:
+        yield from _none(snap)
+    for account in accounts:
+        containers, readings = _merged(snap, account)
+        fill = {"name": account.rsplit("/", 1)[-1], "container": "insights-activity-logs"}
+        if not readings:
+            yield missing(account, "the account's containers and their immutability policies")
+            continue
+        logs = [c for c in containers if c.name.lower().startswith("insights-")]
+        if not logs:
+            yield Outcome(
+                account, Verdict.unknown, "no insights-* container yet: nothing written to judge", tuple(readings)
+            )
+            continue
+        weak = [c for c in logs if not _immutable(c)]
+        if not weak:
+            yield Outcome(
+                account,
+                Verdict.passed,
+                f"{listed([c.name for c in logs])}: locked time-based policy with protected append writes",
+                tuple(readings),
+            )
+            continue
+        said = []
+        for c in weak:
+            if c.policy_state is None:
+                said.append(
+                    f"{c.name}: no time-based retention policy"
+                    + (" (version-level WORM on; its policy is not in the snapshot)" if c.version_worm else "")
+                )
+            elif (c.policy_state or "").lower() != "locked":
+                said.append(f"{c.name}: policy {c.policy_state} (an unlocked policy can be deleted)")
+            else:
+                said.append(f"{c.name}: locked, but append writes not allowed (diagnostic settings cannot write)")
+        unclear = all(c.policy_state is None and c.version_worm for c in weak)
+        verdict = Verdict.unknown if unclear else Verdict.failed
+        yield Outcome(account, verdict, "; ".join(said), tuple(readings), {**fill, "container": weak[0].name})
+
+
+@check("azure-log-storage-soft-delete")
+def log_storage_soft_delete(snap: Snapshot, options: Options) -> Iterator[Outcome]:
+    accounts = log_accounts(snap)
+    if not accounts:
+        yield from _none(snap)
+    for account in accounts:
+        readings = snap.at(Kind.blob_services, account)
+        unknown = judged_per_scope(account, readings, "the account's blob service properties")
+        if unknown:
+            yield unknown
+            continue
+        ok = tuple(r for r in readings if r.ok)
+        services = [s for r in ok for s in r.items if isinstance(s, BlobService)]
+        fill = {"name": account.rsplit("/", 1)[-1]}
+        if not services:
+            yield Outcome(account, Verdict.unknown, "the blob service properties are empty", ok)
+            continue
+        service = services[0]
+        gaps = [
+            what
+            for what, on in (
+                ("blob soft delete", service.delete_retention),
+                ("container soft delete", service.container_delete_retention),
+            )
+            if not on
+        ]
+        if gaps:
+            yield Outcome(account, Verdict.failed, f"{' and '.join(gaps)} off", ok, fill)
+        else:
+            days = f" ({service.delete_retention_days} days)" if service.delete_retention_days else ""
+            yield Outcome(account, Verdict.passed, f"blob and container soft delete on{days}", ok)
+
+
+@check("azure-log-storage-private")
+def log_storage_private(snap: Snapshot, options: Options) -> Iterator[Outcome]:
+    accounts = log_accounts(snap)
+    if not accounts:
+        yield from _none(snap)
+    for account in accounts:
+        found, readings = _account(snap, account)
+        if found is None:
+            yield judged_per_scope(account, readings, "the storage account's properties") or missing(
+                account, "the storage account's properties"
+            )
+            continue
+        containers, container_readings = _merged(snap, account)
+        public = [c.name for c in containers if (c.public_access or "none").lower() != "none"]
+        evidence = tuple(readings) + tuple(container_readings)
+        fill = {"resource": found.id}
+        if found.allow_blob_public_access:
+            yield Outcome(
+                account,
+                Verdict.failed,
+                "allowBlobPublicAccess = true" + (f"; public containers: {listed(public)}" if public else ""),
+                evidence,
+                fill,
+            )
+        elif found.allow_blob_public_access is None:
+            yield Outcome(account, Verdict.unknown, "allowBlobPublicAccess is not in the snapshot", evidence)
+        else:
+            yield Outcome(account, Verdict.passed, "allowBlobPublicAccess = false", evidence)
+
+
+def _covers(lock: Lock, resource_id: str) -> bool:
+    scope = lock.scope.rstrip("/").lower()
+    target = resource_id.rstrip("/").lower()
+    return lock.level.lower() in _LOCKING and (target == scope or target.startswith(scope + "/"))
+
+
+@check("azure-log-infrastructure-locked")
+def log_infrastructure_locked(snap: Snapshot, options: Options) -> Iterator[Outcome]:
+    targets = {a.lower(): a for a in log_accounts(snap)}
+    for setting, _ in snap.items(Kind.diagnostic_settings, DiagnosticSetting):
+        if setting.workspace_id:
+            targets.setdefault(setting.workspace_id.lower(), setting.workspace_id)
+    for ws, _ in snap.items(Kind.workspaces, Workspace):
+        targets.setdefault(ws.id.lower(), ws.id)
+    if not targets:
+        yield missing("log infrastructure", "any workspace, or diagnostic setting naming one")
+    ids, complete = inventoried(snap)
+    for key in sorted(targets):
+        target = targets[key]
+        sub = f"/subscriptions/{subscription_of(target)}"
+        if sub in complete and key not in ids:
+            continue  # deleted: azure-diagnostic-destination-exists says so
+        readings = snap.at(Kind.locks, sub)
+        unknown = judged_per_scope(target, readings, "the subscription's locks")
+        if unknown:
+            yield unknown
+            continue
+        ok = tuple(r for r in readings if r.ok)
+        locks = [lock for r in ok for lock in r.items if isinstance(lock, Lock) and _covers(lock, target)]
+        if locks:
+            yield Outcome(
+                target, Verdict.passed, listed([f"{lock.level} lock {lock.name} on {lock.scope}" for lock in locks]), ok
+            )
+        else:
+            yield Outcome(
+                target,
+                Verdict.failed,
+                "no CanNotDelete or ReadOnly lock on it, its resource group or subscription",
+                ok,
+                {"resource": target},
+            )

@@ -1,0 +1,134 @@
+"""Log Analytics posture beyond CIS: retention, per-table retention, the daily cap and data
+export rules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from logwarden.posture.checks.common import judged_per_scope, listed, missing
+from logwarden.posture.checks.engine import Options, Outcome, Verdict, check
+from logwarden.posture.snapshot.model import DataExport, Kind, Reading, Snapshot, Table, Workspace
+from logwarden.posture.snapshot.wire import parent_of
+
+_STOPPED = {"overquota", "subscriptionsuspended", "forceoff", "respectquota"}
+
+
+def workspaces(snap: Snapshot) -> list[tuple[Workspace, Reading]]:
+    """Each workspace once (the last reading of it wins: hand exports may repeat one)."""
+    found = {w.id.lower(): (w, r) for w, r in snap.items(Kind.workspaces, Workspace)}
+    return [found[k] for k in sorted(found)]
+
+
+def _none(snap: Snapshot) -> Iterator[Outcome]:
+    if snap.of(Kind.workspaces):
+        yield Outcome("workspaces", Verdict.not_applicable, "no Log Analytics workspace in the snapshot")
+    else:
+        yield missing("workspaces", "Log Analytics workspaces")
+
+
+def _fill(ws: Workspace) -> dict[str, str]:
+    group = parent_of(ws.id, "providers").rsplit("/", 1)[-1]
+    return {"workspace": ws.id, "name": ws.name, "resource group": group}
+
+
+@check("azure-workspace-retention")
+def workspace_retention(snap: Snapshot, options: Options) -> Iterator[Outcome]:
+    found = workspaces(snap)
+    if not found:
+        yield from _none(snap)
+    for ws, reading in found:
+        days = ws.retention_days
+        if days is None:
+            yield Outcome(ws.id, Verdict.unknown, "retentionInDays is not in the snapshot", (reading,))
+        elif days < options.min_retention_days:
+            fill = {**_fill(ws), "days": str(options.min_retention_days)}
+            yield Outcome(
+                ws.id, Verdict.failed, f"retention {days} days < {options.min_retention_days}", (reading,), fill
+            )
+        else:
+            yield Outcome(ws.id, Verdict.passed, f"retention {days} days", (reading,))
+
+
+def _kept(table: Table, workspace_days: int | None) -> int | None:
+    """Days a table keeps its rows in all (interactive plus long-term)."""
+    if table.total_retention_days is not None and table.total_retention_days > 0:
+        return table.total_retention_days
+    if table.retention_days is not None and table.retention_days > 0:
+        return table.retention_days
+    return workspace_days
+
+
+@check("azure-table-retention")
+def table_retention(snap: Snapshot, options: Options) -> Iterator[Outcome]:
+    found = workspaces(snap)
+    if not found:
+        yield from _none(snap)
+    for ws, ws_reading in found:
+        readings = snap.at(Kind.tables, ws.id)
+        unknown = judged_per_scope(ws.id, readings, "the workspace's tables")
+        if unknown:
+            yield unknown
+            continue
+        ok = tuple(r for r in readings if r.ok)
+        tables = [t for r in ok for t in r.items if isinstance(t, Table)]
+        short = sorted(
+            (t for t in tables if (_kept(t, ws.retention_days) or 0) < options.min_retention_days), key=lambda t: t.name
+        )
+        if short:
+            shown = [f"{t.name} ({_kept(t, ws.retention_days)} d)" for t in short]
+            fill = {"table": short[0].id, "days": str(options.min_retention_days)}
+            yield Outcome(
+                ws.id,
+                Verdict.failed,
+                f"{len(short)} of {len(tables)} tables keep data under "
+                f"{options.min_retention_days} days: {listed(shown)}",
+                (ws_reading, *ok),
+                fill,
+            )
+        else:
+            yield Outcome(
+                ws.id,
+                Verdict.passed,
+                f"{len(tables)} tables keep data {options.min_retention_days} days or more",
+                (ws_reading, *ok),
+            )
+
+
+@check("azure-workspace-daily-cap")
+def daily_cap(snap: Snapshot, options: Options) -> Iterator[Outcome]:
+    found = workspaces(snap)
+    if not found:
+        yield from _none(snap)
+    for ws, reading in found:
+        status = (ws.ingestion_status or "").lower()
+        if ws.daily_quota_gb is not None and ws.daily_quota_gb >= 0:
+            stopped = f"; ingestion status {ws.ingestion_status}" if status in _STOPPED else ""
+            yield Outcome(ws.id, Verdict.failed, f"daily cap {ws.daily_quota_gb:g} GB{stopped}", (reading,), _fill(ws))
+        elif status in _STOPPED:
+            yield Outcome(ws.id, Verdict.failed, f"ingestion status {ws.ingestion_status}", (reading,), _fill(ws))
+        elif ws.daily_quota_gb is None and not status:
+            yield Outcome(ws.id, Verdict.unknown, "workspaceCapping is not in the snapshot", (reading,))
+        else:
+            yield Outcome(ws.id, Verdict.passed, "no daily cap (dailyQuotaGb -1)", (reading,))
+
+
+@check("azure-workspace-data-export")
+def data_export(snap: Snapshot, options: Options) -> Iterator[Outcome]:
+    found = workspaces(snap)
+    if not found:
+        yield from _none(snap)
+    for ws, _ in found:
+        readings = snap.at(Kind.data_exports, ws.id)
+        unknown = judged_per_scope(ws.id, readings, "the workspace's data export rules")
+        if unknown:
+            yield unknown
+            continue
+        ok = tuple(r for r in readings if r.ok)
+        rules = [e for r in ok for e in r.items if isinstance(e, DataExport)]
+        live = [e for e in rules if e.enabled is not False]
+        if live:
+            shown = [f"{e.name}: {len(e.tables)} tables -> {e.destination}" for e in live]
+            yield Outcome(ws.id, Verdict.passed, listed(shown), ok)
+        else:
+            why = f"{len(rules)} rules, all disabled" if rules else "no data export rule"
+            yield Outcome(ws.id, Verdict.failed, why, ok, _fill(ws))

@@ -1,0 +1,100 @@
+"""One collection: who am I, which subscriptions, then every setting the checks read.
+Read-only calls only; every answer, failure included, goes into the snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib.metadata import version
+
+from azure.core.credentials import TokenCredential
+
+from logwarden.posture.collect.base import ARM_SCOPE, Endpoints, Recorder, identity_of
+from logwarden.posture.collect.entra import read_entra
+from logwarden.posture.collect.exchange import read_exchange
+from logwarden.posture.collect.graph import read_licences
+from logwarden.posture.collect.locks import read_locks
+from logwarden.posture.collect.loganalytics import LogAnalytics
+from logwarden.posture.collect.monitor import Monitor
+from logwarden.posture.collect.resourcegraph import ResourceGraph
+from logwarden.posture.collect.storage import Storage
+from logwarden.posture.snapshot.file import SnapshotFile
+from logwarden.posture.snapshot.model import TENANT_SCOPE, Kind
+from logwarden.posture.snapshot.wire import subscription_of
+
+SENTINEL_HEALTH = "/providers/Microsoft.SecurityInsights/settings/SentinelHealth"
+
+
+def _destinations(bodies: list[object]) -> set[str]:
+    """Storage accounts named by diagnostic settings or data export rules (wire JSON)."""
+    found: set[str] = set()
+    for obj in bodies:
+        props = obj.get("properties") if isinstance(obj, dict) else None
+        if not isinstance(props, dict):
+            continue
+        account = props.get("storageAccountId")
+        destination = props.get("destination")
+        if isinstance(destination, dict) and "/microsoft.storage/" in str(destination.get("resourceId", "")).lower():
+            account = destination["resourceId"]
+        if account:
+            found.add(str(account))
+    return found
+
+
+def collect(
+    credential: TokenCredential,
+    endpoints: Endpoints | None = None,
+    only: list[str] | None = None,
+    tenant: str | None = None,
+    m365: bool = True,
+    say: Callable[[str], None] = lambda _: None,
+) -> SnapshotFile:
+    """Read every setting the checks need. `only` limits Azure to these subscriptions;
+    `tenant` is needed for Exchange (taken from the token when not given)."""
+    where = endpoints or Endpoints()
+    token = credential.get_token(ARM_SCOPE).token  # fails here, clearly, when no credential works
+    identity, token_tenant = identity_of(token)
+    recorder = Recorder(credential, where, identity, say)
+    started = datetime.now(UTC)
+
+    say("Listing subscriptions and resources (Azure Resource Graph)...")
+    graph = ResourceGraph(recorder)
+    subscriptions = graph.subscriptions(only)
+    resources = graph.inventory(subscriptions) if subscriptions else []
+
+    storage_ids: set[str] = set()
+    for n, sub in enumerate(subscriptions, 1):
+        say(f"Subscription {n}/{len(subscriptions)} {sub}: Activity Log, alerts, locks, workspaces...")
+        monitor = Monitor(recorder, sub)
+        storage_ids |= _destinations(monitor.activity_log_settings())
+        monitor.alerts()
+        read_locks(recorder, sub)
+        analytics = LogAnalytics(recorder, sub)
+        for workspace in analytics.workspaces():
+            storage_ids |= _destinations(analytics.details(str(workspace["id"])))
+            monitor.resource_settings(str(workspace["id"]) + SENTINEL_HEALTH)
+        mine = [r for r in resources if subscription_of(str(r.get("id", ""))) == sub]
+        for i, resource in enumerate(mine, 1):
+            if i % 25 == 1:
+                say(f"Subscription {n}/{len(subscriptions)} {sub}: diagnostic settings of resource {i}/{len(mine)}")
+            storage_ids |= _destinations(monitor.resource_settings(str(resource["id"])))
+
+    say("Entra ID diagnostic settings...")
+    read_entra(recorder)
+    storage = Storage(recorder)
+    for n, account in enumerate(sorted(storage_ids, key=str.lower), 1):
+        say(f"Log storage account {n}/{len(storage_ids)}...")
+        storage.account(account)
+    chosen_tenant = tenant or token_tenant
+    if not m365:
+        for kind in (Kind.admin_audit_log_config, Kind.organization_config, Kind.audit_bypass, Kind.subscribed_skus):
+            recorder.skip(kind, TENANT_SCOPE, where.exchange, "Microsoft 365 skipped (--no-m365)")
+    elif chosen_tenant is None:
+        for kind in (Kind.admin_audit_log_config, Kind.organization_config, Kind.audit_bypass):
+            recorder.skip(kind, TENANT_SCOPE, where.exchange, "no tenant id: give --tenant-id")
+        read_licences(recorder)
+    else:
+        say("Microsoft 365: audit configuration (Exchange admin API) and licences (Graph)...")
+        read_exchange(recorder, chosen_tenant)
+        read_licences(recorder)
+    return SnapshotFile(started, identity, f"logwarden {version('logwarden')}", recorder.readings)
