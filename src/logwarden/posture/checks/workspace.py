@@ -10,7 +10,7 @@ from logwarden.posture.checks.engine import Options, Outcome, Verdict, check
 from logwarden.posture.snapshot.model import DataExport, Kind, Reading, Snapshot, Table, Workspace
 from logwarden.posture.snapshot.wire import parent_of
 
-_STOPPED = {"overquota", "subscriptionsuspended", "forceoff", "respectquota"}
+_STOPPED = {"overquota", "subscriptionsuspended", "forceoff"}  # RespectQuota is the normal state
 
 
 def workspaces(snap: Snapshot) -> list[tuple[Workspace, Reading]]:

@@ -43,19 +43,18 @@ class Monitor:
     def resource_settings(self, resource_id: str) -> list[Any]:
         """The resource's diagnostic settings; when it has none, also the categories it
         offers (none means it has no resource logs, so the missing setting is no gap)."""
+        uri = resource_id.lstrip("/")  # the SDK's URL template puts its own slash before it
         settings = self.recorder.read(
             Kind.diagnostic_settings,
             resource_id,
             self._url(resource_id, "diagnosticSettings"),
-            lambda hook: self.client.diagnostic_settings.list(resource_uri=resource_id, raw_response_hook=hook),
+            lambda hook: self.client.diagnostic_settings.list(resource_uri=uri, raw_response_hook=hook),
         )
         if not settings:
             self.recorder.read(
                 Kind.diagnostic_categories,
                 resource_id,
                 self._url(resource_id, "diagnosticSettingsCategories"),
-                lambda hook: self.client.diagnostic_settings_category.list(
-                    resource_uri=resource_id, raw_response_hook=hook
-                ),
+                lambda hook: self.client.diagnostic_settings_category.list(resource_uri=uri, raw_response_hook=hook),
             )
         return settings
