@@ -48,6 +48,20 @@ def _provenance(p: Provenance) -> dict[str, Any]:
     }
 
 
+def _describe(p: Provenance) -> str:
+    """One line: which file or call, when, as whom, through which Exchange session."""
+    parts = [p.source]
+    if p.endpoint:
+        parts.append(p.endpoint + (f"?api-version={p.api_version}" if p.api_version else ""))
+    if p.read_at:
+        parts.append(iso_utc(p.read_at))
+    if p.identity:
+        parts.append(f"as {p.identity}")
+    if p.session:
+        parts.append(f"via {p.session.value}")
+    return "; ".join(parts)
+
+
 def _cells(found: Finding) -> dict[str, Any]:
     return {
         "check": found.check.id,
@@ -74,7 +88,7 @@ def write_csv(out: IO[str], findings: Sequence[Finding]) -> None:
     for found in findings:
         cells = _cells(found)
         cells["references"] = "; ".join(cells["references"])
-        cells["read"] = " | ".join(p.describe() for p in found.provenance)
+        cells["read"] = " | ".join(_describe(p) for p in found.provenance)
         writer.writerow([neutralise(cells[name]) for name in COLUMNS])
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
 from logwarden.posture.checks.engine import Outcome, Verdict
 from logwarden.posture.snapshot.model import (
     DiagnosticSetting,
@@ -15,6 +18,9 @@ from logwarden.posture.snapshot.model import (
     Workspace,
 )
 from logwarden.posture.snapshot.wire import subscription_of
+
+T = TypeVar("T")
+TENANT = "tenant"
 
 _WHY = {
     Status.denied: "the identity that collected the snapshot may not read it",
@@ -80,3 +86,31 @@ def judged_per_scope(subject: str, readings: list[Reading], what: str) -> Outcom
     if readings:
         return unreadable(subject, readings[0], what)
     return missing(subject, what)
+
+
+@dataclass(frozen=True)
+class Found(Generic[T]):
+    """The items of one kind read for a scope, and the ok readings they came from."""
+
+    items: list[T]
+    readings: tuple[Reading, ...]
+
+
+def read_at(snap: Snapshot, kind: Kind, scope: str, cls: type[T], what: str, subject: str = "") -> Found[T] | Outcome:
+    """What the snapshot read of `kind` for `scope`, or the unknown outcome (named after
+    `subject`, by default the scope) when nothing of it was read."""
+    readings = snap.at(kind, scope)
+    unknown = judged_per_scope(subject or scope, readings, what)
+    if unknown:
+        return unknown
+    ok = tuple(r for r in readings if r.ok)
+    return Found([item for r in ok for item in r.items if isinstance(item, cls)], ok)
+
+
+def tenant_readings(snap: Snapshot, kind: Kind, what: str) -> tuple[list[Outcome], list[Reading]]:
+    """The unknown outcomes for a tenant-wide setting that was not read (or not at all), and
+    the ok readings of it."""
+    readings = snap.of(kind)
+    if not readings:
+        return [missing(TENANT, what)], []
+    return [unreadable(TENANT, r, what) for r in readings if not r.ok], [r for r in readings if r.ok]

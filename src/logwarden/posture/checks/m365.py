@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from logwarden.posture.checks.common import listed, missing, unreadable
+from logwarden.posture.checks.common import TENANT, listed, missing, tenant_readings
 from logwarden.posture.checks.engine import Options, Outcome, Verdict, check
 from logwarden.posture.snapshot.model import (
     AdminAuditLogConfig,
@@ -19,7 +19,6 @@ from logwarden.posture.snapshot.model import (
     SubscribedSku,
 )
 
-TENANT = "tenant"
 STANDARD_RETENTION_DAYS = 180  # Audit (Standard)
 _DURATIONS = {
     "sevendays": 7,
@@ -65,64 +64,48 @@ def _ual(config: AdminAuditLogConfig, reading: Reading) -> Outcome:
 
 @check("m365-ual-enabled")
 def ual_enabled(snap: Snapshot, options: Options) -> Iterator[Outcome]:
-    readings = snap.of(Kind.admin_audit_log_config)
-    if not readings:
-        yield missing(TENANT, "Get-AdminAuditLogConfig")
+    unknown, readings = tenant_readings(snap, Kind.admin_audit_log_config, "Get-AdminAuditLogConfig")
+    yield from unknown
     for reading in readings:
-        if not reading.ok:
-            yield unreadable(TENANT, reading, "Get-AdminAuditLogConfig")
-        elif not reading.items:
+        configs = [c for c in reading.items if isinstance(c, AdminAuditLogConfig)]
+        if not configs:
             yield Outcome(TENANT, Verdict.unknown, "Get-AdminAuditLogConfig returned nothing", (reading,))
-        for config in reading.items if reading.ok else ():
-            if isinstance(config, AdminAuditLogConfig):
-                yield _ual(config, reading)
+        for config in configs:
+            yield _ual(config, reading)
 
 
 @check("m365-mailbox-audit-default")
 def mailbox_audit_default(snap: Snapshot, options: Options) -> Iterator[Outcome]:
-    readings = snap.of(Kind.organization_config)
-    if not readings:
-        yield missing(TENANT, "Get-OrganizationConfig")
+    unknown, readings = tenant_readings(snap, Kind.organization_config, "Get-OrganizationConfig")
+    yield from unknown
     for reading in readings:
-        if not reading.ok:
-            yield unreadable(TENANT, reading, "Get-OrganizationConfig")
-            continue
         for config in reading.items:
-            if isinstance(config, OrganizationConfig):
-                subject = config.name or TENANT
-                if config.audit_disabled is None:
-                    yield Outcome(subject, Verdict.unknown, "AuditDisabled is missing or unreadable", (reading,))
-                else:
-                    verdict = Verdict.failed if config.audit_disabled else Verdict.passed
-                    yield Outcome(subject, verdict, f"AuditDisabled = {config.audit_disabled}", (reading,))
+            if not isinstance(config, OrganizationConfig):
+                continue
+            subject = config.name or TENANT
+            if config.audit_disabled is None:
+                yield Outcome(subject, Verdict.unknown, "AuditDisabled is missing or unreadable", (reading,))
+            else:
+                verdict = Verdict.failed if config.audit_disabled else Verdict.passed
+                yield Outcome(subject, verdict, f"AuditDisabled = {config.audit_disabled}", (reading,))
 
 
 @check("m365-no-audit-bypass")
 def no_audit_bypass(snap: Snapshot, options: Options) -> Iterator[Outcome]:
-    readings = snap.of(Kind.audit_bypass)
-    if not readings:
-        yield missing(TENANT, "Get-MailboxAuditBypassAssociation")
+    unknown, readings = tenant_readings(snap, Kind.audit_bypass, "Get-MailboxAuditBypassAssociation")
+    yield from unknown
     for reading in readings:
-        if not reading.ok:
-            yield unreadable(TENANT, reading, "Get-MailboxAuditBypassAssociation")
-            continue
         associations = [a for a in reading.items if isinstance(a, BypassAssociation)]
         bypassing = [a for a in associations if a.enabled]
         for association in bypassing:
-            yield Outcome(
-                association.identity,
-                Verdict.failed,
-                "AuditBypassEnabled = True",
-                (reading,),
-                {"identity": association.identity},
-            )
+            fill = {"identity": association.identity}
+            yield Outcome(association.identity, Verdict.failed, "AuditBypassEnabled = True", (reading,), fill)
         unclear = [a.identity for a in associations if a.enabled is None]
         if unclear:
             yield Outcome(TENANT, Verdict.unknown, f"AuditBypassEnabled unreadable for {listed(unclear)}", (reading,))
         elif not bypassing:
-            yield Outcome(
-                TENANT, Verdict.passed, f"{len(associations)} associations, none with AuditBypassEnabled", (reading,)
-            )
+            said = f"{len(associations)} associations, none with AuditBypassEnabled"
+            yield Outcome(TENANT, Verdict.passed, said, (reading,))
 
 
 def _days(policy: RetentionPolicy) -> int:

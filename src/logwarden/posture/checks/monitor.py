@@ -12,6 +12,7 @@ from logwarden.posture.checks.common import (
     listed,
     missing,
     no_subscription,
+    read_at,
     settings_at,
     subscriptions,
 )
@@ -19,6 +20,7 @@ from logwarden.posture.checks.engine import Options, Outcome, Verdict, check
 from logwarden.posture.snapshot.model import (
     ENTRA_SCOPE,
     ActivityLogAlert,
+    AlertCondition,
     DiagnosticCategory,
     DiagnosticSetting,
     Kind,
@@ -271,8 +273,8 @@ def keyvault_logging(snap: Snapshot, options: Options) -> Iterator[Outcome]:
 
 
 def _watches(alert: ActivityLogAlert, field: str, value: str) -> bool:
-    def hit(conditions: tuple[object, ...]) -> bool:
-        return any(getattr(c, "field", "") == field and getattr(c, "equals", "") == value for c in conditions)
+    def hit(conditions: tuple[AlertCondition, ...]) -> bool:
+        return any(c.field == field and c.equals == value for c in conditions)
 
     return alert.enabled and (hit(alert.all_of) or any(hit(group) for group in alert.any_of))
 
@@ -282,13 +284,11 @@ def activity_log_alerts(snap: Snapshot, options: Options) -> Iterator[Outcome]:
     if not subscriptions(snap):
         yield no_subscription()
     for sub in subscriptions(snap):
-        readings = snap.at(Kind.activity_log_alerts, sub)
-        unknown = judged_per_scope(sub, readings, "the subscription's activity log alerts")
-        if unknown:
-            yield unknown
+        read = read_at(snap, Kind.activity_log_alerts, sub, ActivityLogAlert, "the subscription's activity log alerts")
+        if isinstance(read, Outcome):
+            yield read
             continue
-        ok = tuple(r for r in readings if r.ok)
-        alerts = [a for r in ok for a in r.items if isinstance(a, ActivityLogAlert)]
+        alerts, ok = read.items, read.readings
         wanted = [("operationname", op) for op in ALERT_OPERATIONS] + [("category", SERVICE_HEALTH)]
         covered = []
         for field, value in wanted:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from logwarden.posture.checks.common import inventoried, judged_per_scope, listed, missing
+from logwarden.posture.checks.common import inventoried, judged_per_scope, listed, missing, read_at
 from logwarden.posture.checks.engine import Options, Outcome, Verdict, check
 from logwarden.posture.snapshot.model import (
     BlobService,
@@ -124,13 +124,11 @@ def log_storage_soft_delete(snap: Snapshot, options: Options) -> Iterator[Outcom
     if not accounts:
         yield from _none(snap)
     for account in accounts:
-        readings = snap.at(Kind.blob_services, account)
-        unknown = judged_per_scope(account, readings, "the account's blob service properties")
-        if unknown:
-            yield unknown
+        read = read_at(snap, Kind.blob_services, account, BlobService, "the account's blob service properties")
+        if isinstance(read, Outcome):
+            yield read
             continue
-        ok = tuple(r for r in readings if r.ok)
-        services = [s for r in ok for s in r.items if isinstance(s, BlobService)]
+        services, ok = read.items, read.readings
         fill = {"name": account.rsplit("/", 1)[-1]}
         if not services:
             yield Outcome(account, Verdict.unknown, "the blob service properties are empty", ok)
@@ -203,13 +201,12 @@ def log_infrastructure_locked(snap: Snapshot, options: Options) -> Iterator[Outc
         sub = f"/subscriptions/{subscription_of(target)}"
         if sub in complete and key not in ids:
             continue  # deleted: azure-diagnostic-destination-exists says so
-        readings = snap.at(Kind.locks, sub)
-        unknown = judged_per_scope(target, readings, "the subscription's locks")
-        if unknown:
-            yield unknown
+        read = read_at(snap, Kind.locks, sub, Lock, "the subscription's locks", subject=target)
+        if isinstance(read, Outcome):
+            yield read
             continue
-        ok = tuple(r for r in readings if r.ok)
-        locks = [lock for r in ok for lock in r.items if isinstance(lock, Lock) and _covers(lock, target)]
+        ok = read.readings
+        locks = [lock for lock in read.items if _covers(lock, target)]
         if locks:
             yield Outcome(
                 target, Verdict.passed, listed([f"{lock.level} lock {lock.name} on {lock.scope}" for lock in locks]), ok

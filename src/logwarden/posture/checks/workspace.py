@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from logwarden.posture.checks.common import judged_per_scope, listed, missing
+from logwarden.posture.checks.common import listed, missing, read_at
 from logwarden.posture.checks.engine import Options, Outcome, Verdict, check
 from logwarden.posture.snapshot.model import DataExport, Kind, Reading, Snapshot, Table, Workspace
 from logwarden.posture.snapshot.wire import parent_of
@@ -64,13 +64,11 @@ def table_retention(snap: Snapshot, options: Options) -> Iterator[Outcome]:
     if not found:
         yield from _none(snap)
     for ws, ws_reading in found:
-        readings = snap.at(Kind.tables, ws.id)
-        unknown = judged_per_scope(ws.id, readings, "the workspace's tables")
-        if unknown:
-            yield unknown
+        read = read_at(snap, Kind.tables, ws.id, Table, "the workspace's tables")
+        if isinstance(read, Outcome):
+            yield read
             continue
-        ok = tuple(r for r in readings if r.ok)
-        tables = [t for r in ok for t in r.items if isinstance(t, Table)]
+        tables, ok = read.items, read.readings
         short = sorted(
             (t for t in tables if (_kept(t, ws.retention_days) or 0) < options.min_retention_days), key=lambda t: t.name
         )
@@ -118,13 +116,11 @@ def data_export(snap: Snapshot, options: Options) -> Iterator[Outcome]:
     if not found:
         yield from _none(snap)
     for ws, _ in found:
-        readings = snap.at(Kind.data_exports, ws.id)
-        unknown = judged_per_scope(ws.id, readings, "the workspace's data export rules")
-        if unknown:
-            yield unknown
+        read = read_at(snap, Kind.data_exports, ws.id, DataExport, "the workspace's data export rules")
+        if isinstance(read, Outcome):
+            yield read
             continue
-        ok = tuple(r for r in readings if r.ok)
-        rules = [e for r in ok for e in r.items if isinstance(e, DataExport)]
+        rules, ok = read.items, read.readings
         live = [e for e in rules if e.enabled is not False]
         if live:
             shown = [f"{e.name}: {len(e.tables)} tables -> {e.destination}" for e in live]

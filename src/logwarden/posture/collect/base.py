@@ -67,13 +67,10 @@ def identity_of(token: str) -> tuple[str | None, str | None]:
 class Recorder:
     """Runs each read, turns its outcome into a RawReading and keeps it."""
 
-    def __init__(
-        self, credential: TokenCredential, endpoints: Endpoints, identity: str | None, say: Callable[[str], None]
-    ) -> None:
+    def __init__(self, credential: TokenCredential, endpoints: Endpoints, identity: str | None) -> None:
         self.credential = credential
         self.endpoints = endpoints
         self.identity = identity
-        self.say = say
         self.readings: list[RawReading] = []
 
     def read(

@@ -54,7 +54,7 @@ def collect(
     where = endpoints or Endpoints()
     token = credential.get_token(ARM_SCOPE).token  # fails here, clearly, when no credential works
     identity, token_tenant = identity_of(token)
-    recorder = Recorder(credential, where, identity, say)
+    recorder = Recorder(credential, where, identity)
     started = datetime.now(UTC)
 
     say("Listing subscriptions and resources (Azure Resource Graph)...")

@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from logwarden.outputs.alerts import iso_utc
 from logwarden.posture.snapshot.model import ExchangeSession, Kind, Provenance, Reading, Status
 from logwarden.posture.snapshot.readers import shape_of
 from logwarden.posture.snapshot.wire import flat, moment
@@ -45,15 +46,11 @@ class SnapshotFile:
     readings: list[RawReading] = field(default_factory=list)
 
 
-def _iso(moment_: datetime) -> str:
-    return moment_.isoformat().replace("+00:00", "Z")
-
-
 def write_snapshot(folder: Path, snap: SnapshotFile) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     document = {
         MARKER: VERSION,
-        "collected_at": _iso(snap.collected_at),
+        "collected_at": iso_utc(snap.collected_at),
         "identity": snap.identity,
         "tool": snap.tool,
         "readings": [
@@ -62,7 +59,7 @@ def write_snapshot(folder: Path, snap: SnapshotFile) -> Path:
                 "scope": r.scope,
                 "status": r.status.value,
                 "detail": r.detail,
-                "read_at": _iso(r.read_at),
+                "read_at": iso_utc(r.read_at),
                 "endpoint": r.endpoint,
                 "api_version": r.api_version,
                 "identity": r.identity,

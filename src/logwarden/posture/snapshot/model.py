@@ -68,18 +68,6 @@ class Provenance:
     identity: str | None = None
     session: ExchangeSession | None = None
 
-    def describe(self) -> str:
-        parts = [self.source]
-        if self.endpoint:
-            parts.append(f"{self.endpoint}" + (f"?api-version={self.api_version}" if self.api_version else ""))
-        if self.read_at:
-            parts.append(self.read_at.isoformat().replace("+00:00", "Z"))
-        if self.identity:
-            parts.append(f"as {self.identity}")
-        if self.session:
-            parts.append(f"via {self.session.value}")
-        return "; ".join(parts)
-
 
 @dataclass(frozen=True)
 class Reading:
