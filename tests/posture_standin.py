@@ -224,7 +224,16 @@ class Recorded:
             )
         if p == f"{KV}/providers/Microsoft.Insights/diagnosticSettings":
             return 200, ok, {"value": [_setting(KV, "vault-audit", [("AuditEvent", True)], workspaceId=WS)]}
-        for resource in (KV_DEV, WS, ST, NIC, SOLUTION):
+        if p.startswith(f"{NIC}/providers/Microsoft.Insights/"):
+            return (
+                400,
+                ok,
+                _arm_error(
+                    "ResourceTypeNotSupported",
+                    "The resource type 'microsoft.network/networkinterfaces' does not support diagnostic settings.",
+                ),
+            )
+        for resource in (KV_DEV, WS, ST, SOLUTION):
             if p == f"{resource}/providers/Microsoft.Insights/diagnosticSettings":
                 return 200, ok, {"value": []}
             if p == f"{resource}/providers/Microsoft.Insights/diagnosticSettingsCategories":

@@ -10,13 +10,13 @@ import json
 from pathlib import Path
 
 import pytest
-from azure.core.exceptions import ServiceRequestError
+from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
 from typer.testing import CliRunner
 
 import posture_standin as si
 from logwarden.cli import app
 from logwarden.posture.checks.engine import Finding, run
-from logwarden.posture.collect.base import ARM_SCOPE, Endpoints
+from logwarden.posture.collect.base import ARM_SCOPE, Endpoints, identity_of
 from logwarden.posture.collect.rest import RestReader
 from logwarden.posture.collect.run import collect
 from logwarden.posture.snapshot.file import write_snapshot
@@ -70,6 +70,8 @@ def test_snapshot_records_provenance(collected: tuple[Path, si.Recorded, si.Fake
     denied = readings["diagnostic_settings", DENIED]
     assert denied["status"] == "denied" and "AuthorizationFailed" in denied["detail"]
     assert readings["inventory", DENIED]["status"] == "ok" and readings["inventory", DENIED]["body"] == []
+    nic = readings["diagnostic_categories", si.NIC]
+    assert nic["status"] == "ok" and nic["body"] == [] and "ResourceTypeNotSupported" in nic["detail"]
     assert len(readings["locks", si.S]["body"]) == 2  # two pages (nextLink)
     assert len(readings["containers", si.ST]["body"]) == 2  # two pages (nextLink)
     assert len(readings["audit_bypass", "tenant"]["body"]) == 4  # two pages (@odata.nextLink)
@@ -108,6 +110,8 @@ def test_collected_snapshot_is_judged(collected: tuple[Path, si.Recorded, si.Fak
     }
     for check, wanted in expected.items():
         assert verdicts(findings, check) == wanted, check
+    logging = next(f for f in findings if f.check.id == "azure-resource-logging" and f.subject == si.S)
+    assert "kv-prod" in logging.evidence and "vm1-nic" not in logging.evidence  # no resource logs to send
     alerts = verdicts(findings, "azure-activity-log-alerts")
     assert alerts[DENIED] == "unknown"
     assert f"{si.S} :: Microsoft.OperationalInsights/workspaces/delete" not in alerts  # watched through anyOf
@@ -167,3 +171,22 @@ def test_cli_check_with_nothing_readable(tmp_path: Path) -> None:
     done = runner.invoke(app, ["posture", "check", str(tmp_path)])
     assert done.exit_code == 2
     assert f"{tmp_path / 'x.json'}: not JSON" in done.output and "Nothing to judge" in done.output
+
+
+def test_identity_from_token_claims() -> None:
+    assert identity_of(si.fake_jwt({"upn": "a@contoso.example", "tid": si.TENANT})) == ("a@contoso.example", si.TENANT)
+    assert identity_of(si.fake_jwt({"appid": "9e9e", "tid": si.TENANT})) == ("app 9e9e", si.TENANT)
+    assert identity_of("not-a-token") == (None, None)
+
+
+class _NoCredential:
+    def get_token(self, *scopes: str, **kwargs: object) -> object:
+        raise ClientAuthenticationError("DefaultAzureCredential failed to retrieve a token: run az login")
+
+
+def test_cli_collect_without_credentials(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("logwarden.posture.cli.connect", lambda: (_NoCredential(), Endpoints()))
+    done = runner.invoke(app, ["posture", "collect", "--out", str(tmp_path / "snap")])
+    assert done.exit_code == 2
+    assert "cannot sign in to Azure" in done.output and "run az login" in done.output
+    assert not (tmp_path / "snap").exists()

@@ -143,4 +143,6 @@ def list_command() -> None:
 
     for info in catalogue():
         refs = "; ".join(info.references) or ("beyond CIS" if info.beyond_cis else "")
-        out.print(Text(f"{info.id:<36} {info.severity:<9} {info.title}" + (f"  [{refs}]" if refs else "")))
+        out.print(
+            Text(f"{info.id:<36} {info.severity:<9} {info.title}" + (f"  [{refs}]" if refs else "")), soft_wrap=True
+        )

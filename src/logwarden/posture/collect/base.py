@@ -20,6 +20,8 @@ from logwarden.posture.snapshot.file import RawReading
 from logwarden.posture.snapshot.model import ExchangeSession, Kind, Status
 
 ARM_SCOPE = "https://management.azure.com/.default"
+# ARM's answer for a resource type that has no diagnostic settings (CIS 6.1.4: "error = not supported")
+UNSUPPORTED = "ResourceTypeNotSupported"
 Hook = Callable[[PipelineResponse[Any, Any]], None]
 
 
@@ -97,7 +99,9 @@ class Recorder:
             status = Status.denied if exc.status_code in (401, 403) else Status.failed
             code = f"HTTP {exc.status_code}: " if exc.status_code else ""
             detail = code + " ".join(str(exc.message or exc).split())[:300]
-        except AzureError as exc:
+            if getattr(exc.error, "code", None) == UNSUPPORTED:
+                status = Status.ok  # a true answer: this resource type has no diagnostic settings at all
+        except (AzureError, ValueError) as exc:  # ValueError: an answer that is not the JSON it should be
             status, detail = Status.failed, " ".join(str(exc).split())[:300]
         url = urlsplit(urls[0] if urls else endpoint)
         api = parse_qs(url.query).get("api-version", [None])[0]
