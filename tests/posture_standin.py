@@ -423,7 +423,6 @@ class Recorded:
             KV_DEV: [("AuditEvent", "Logs"), ("AllMetrics", "Metrics")],
             WS: [("Audit", "Logs")],
             ST: [("Transaction", "Metrics")],
-            NIC: [],
             SOLUTION: [],
         }[resource]
         return [
