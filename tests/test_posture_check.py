@@ -122,7 +122,15 @@ def test_bad_files_are_named_and_the_rest_is_read() -> None:
     assert f"{BAD / 'truncated.json'}: not JSON" in problems
     assert f"{BAD / 'empty_list.json'}: an empty list" in problems
     assert f"{BAD / 'unknown_shape.json'}: no object in a shape logwarden knows" in problems
-    assert [r.kind for r in snapshot.readings] == [Kind.workspaces]
+    assert f"{BAD / 'odd_types.json'}: object 6: no 'guid'" in problems  # a bypass association without identity
+    assert f"{BAD / 'odd_types.json'}: object 9: no 'level'" in problems  # a lock without its level
+    assert f"{BAD / 'odd_types.json'}: 1 of 9 objects in a shape logwarden knows" in problems
+    workspaces = [r for r in snapshot.readings if r.kind is Kind.workspaces]
+    assert [r.provenance.source for r in workspaces] == [
+        str(BAD / "odd_types.json"),
+        str(HAND / "az_workspace_show.json"),
+    ]
+    run(snapshot)  # fields of the wrong JSON type are judged as missing, never a crash
     missing = load([BAD / "nowhere"])
     assert missing.problems == [f"{BAD / 'nowhere'}: no such file or folder"] and not missing.readings
 

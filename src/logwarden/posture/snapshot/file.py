@@ -87,7 +87,7 @@ def read_snapshot(document: dict[str, Any], source: str) -> tuple[list[Reading],
     for n, entry in enumerate(document.get("readings") or [], 1):
         try:
             readings.append(_reading(entry, source))
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             problems.append(f"{source}: reading {n}: {exc}")
     return readings, problems
 

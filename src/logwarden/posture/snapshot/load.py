@@ -66,7 +66,7 @@ def _hand_export(document: Any, name: str, session: ExchangeSession | None) -> t
             continue
         try:
             item = shape.parse(low)
-        except ValueError as exc:
+        except (ValueError, TypeError, AttributeError) as exc:  # a field of the wrong JSON type
             bad.append(f"{name}: object {n}: {exc}")
             continue
         grouped[shape.kind, shape.scope(item)].append(item)

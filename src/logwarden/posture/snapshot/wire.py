@@ -70,7 +70,10 @@ def moment(value: Any) -> datetime | None:
         return None
     found = _MS_DATE.match(value)
     if found:
-        return datetime.fromtimestamp(int(found.group(1)) / 1000, UTC)
+        try:
+            return datetime.fromtimestamp(int(found.group(1)) / 1000, UTC)
+        except (OverflowError, OSError, ValueError):  # a millisecond count past year 9999
+            return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
