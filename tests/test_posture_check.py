@@ -95,7 +95,10 @@ def test_every_hand_export_shape() -> None:
         assert verdicts(findings, check) == wanted, check
     categories = next(f for f in findings if f.check.id == "azure-activity-log-categories")
     assert "lacks Alert, Policy" in categories.evidence
-    assert f"--subscription {SUB}" in categories.fix and "--name to-law" in categories.fix
+    assert f"--subscription {SUB.rsplit('/', 1)[1]} " in categories.fix and "--name to-law" in categories.fix
+    locks_alert = next(f for f in findings if f.subject.endswith(":: Microsoft.Authorization/locks/delete"))
+    assert f"--scope {SUB} " in locks_alert.fix
+    assert "operationName=Microsoft.Authorization/locks/delete" in locks_alert.fix
     alerts = verdicts(findings, "azure-activity-log-alerts")
     assert alerts[SUB] == "pass"  # the enabled diagnosticSettings/delete alert
     assert alerts[f"{SUB} :: Microsoft.Authorization/locks/delete"] == "fail"  # only in a disabled alert

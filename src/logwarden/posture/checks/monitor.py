@@ -81,7 +81,13 @@ def activity_log_exported(snap: Snapshot, options: Options) -> Iterator[Outcome]
             names = [f"{s.name} -> {listed(s.destinations(), 2) or 'no destination'}" for s in found]
             yield Outcome(sub, Verdict.passed, listed(names), tuple(ok))
         else:
-            yield Outcome(sub, Verdict.failed, "no Activity Log diagnostic setting", tuple(ok), {"subscription": sub})
+            yield Outcome(
+                sub,
+                Verdict.failed,
+                "no Activity Log diagnostic setting",
+                tuple(ok),
+                {"subscription": subscription_of(sub) or sub},
+            )
 
 
 @check("azure-activity-log-categories")
@@ -106,7 +112,7 @@ def activity_log_categories(snap: Snapshot, options: Options) -> Iterator[Outcom
             + ("" if _sends(s) else " and has no destination")
             for s in found
         ]
-        fill = {"subscription": sub, "setting": found[0].name if found else "<new setting>"}
+        fill = {"subscription": subscription_of(sub) or sub, "setting": found[0].name if found else "<new setting>"}
         yield Outcome(sub, Verdict.failed, "; ".join(gaps) or "no Activity Log diagnostic setting", tuple(ok), fill)
 
 
@@ -301,7 +307,7 @@ def activity_log_alerts(snap: Snapshot, options: Options) -> Iterator[Outcome]:
                     Verdict.failed,
                     f"no enabled alert on {label}",
                     ok,
-                    {"subscription": sub, "operation": value},
+                    {"subscription": subscription_of(sub) or sub, "operation": value},
                 )
         if covered:
             yield Outcome(sub, Verdict.passed, f"alerts on {listed(covered, 20)}", ok)

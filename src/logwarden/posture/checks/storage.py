@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from logwarden.posture.checks.common import inventoried, judged_per_scope, listed, missing, read_at
+from logwarden.posture.checks.common import inventoried, listed, missing, read_at
 from logwarden.posture.checks.engine import Options, Outcome, Verdict, check
 from logwarden.posture.snapshot.model import (
     BlobService,
@@ -41,15 +41,6 @@ def _none(snap: Snapshot) -> Iterator[Outcome]:
         yield Outcome("log storage", Verdict.not_applicable, "no diagnostic setting or data export writes to storage")
     else:
         yield missing("log storage", "any diagnostic setting (which storage accounts receive logs)")
-
-
-def _account(snap: Snapshot, account: str) -> tuple[StorageAccount | None, list[Reading]]:
-    readings = snap.at(Kind.storage_accounts, account)
-    for reading in readings:
-        for item in reading.items if reading.ok else ():
-            if isinstance(item, StorageAccount):
-                return item, [reading]
-    return None, readings
 
 
 def _merged(snap: Snapshot, account: str) -> tuple[list[Container], list[Reading]]:
@@ -155,12 +146,14 @@ def log_storage_private(snap: Snapshot, options: Options) -> Iterator[Outcome]:
     if not accounts:
         yield from _none(snap)
     for account in accounts:
-        found, readings = _account(snap, account)
-        if found is None:
-            yield judged_per_scope(account, readings, "the storage account's properties") or missing(
-                account, "the storage account's properties"
-            )
+        read = read_at(snap, Kind.storage_accounts, account, StorageAccount, "the storage account's properties")
+        if isinstance(read, Outcome):
+            yield read
             continue
+        if not read.items:
+            yield Outcome(account, Verdict.unknown, "the storage account's properties are empty", read.readings)
+            continue
+        found, readings = read.items[0], read.readings
         containers, container_readings = _merged(snap, account)
         public = [c.name for c in containers if (c.public_access or "none").lower() != "none"]
         evidence = tuple(readings) + tuple(container_readings)

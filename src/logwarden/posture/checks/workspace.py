@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from logwarden.posture.checks.common import listed, missing, read_at
 from logwarden.posture.checks.engine import Options, Outcome, Verdict, check
 from logwarden.posture.snapshot.model import DataExport, Kind, Reading, Snapshot, Table, Workspace
-from logwarden.posture.snapshot.wire import parent_of
+from logwarden.posture.snapshot.wire import resource_group
 
 _STOPPED = {"overquota", "subscriptionsuspended", "forceoff"}  # RespectQuota is the normal state
 
@@ -27,8 +27,7 @@ def _none(snap: Snapshot) -> Iterator[Outcome]:
 
 
 def _fill(ws: Workspace) -> dict[str, str]:
-    group = parent_of(ws.id, "providers").rsplit("/", 1)[-1]
-    return {"workspace": ws.id, "name": ws.name, "resource group": group}
+    return {"workspace": ws.id, "name": ws.name, "resource group": resource_group(ws.id)}
 
 
 @check("azure-workspace-retention")

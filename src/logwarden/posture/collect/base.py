@@ -128,9 +128,3 @@ class Recorder:
                 kind, scope, Status.not_collected, [], endpoint, None, datetime.now(UTC), self.identity, detail=why
             )
         )
-
-
-def resource_group(resource_id: str) -> str:
-    parts = resource_id.split("/")
-    lowered = [p.lower() for p in parts]
-    return parts[lowered.index("resourcegroups") + 1] if "resourcegroups" in lowered else ""

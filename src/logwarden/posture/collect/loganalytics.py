@@ -8,8 +8,9 @@ from typing import Any
 
 from azure.mgmt.loganalytics import LogAnalyticsManagementClient
 
-from logwarden.posture.collect.base import Recorder, resource_group
+from logwarden.posture.collect.base import Recorder
 from logwarden.posture.snapshot.model import Kind
+from logwarden.posture.snapshot.wire import resource_group
 
 
 class LogAnalytics:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from azure.mgmt.storage import StorageManagementClient
 
-from logwarden.posture.collect.base import Recorder, resource_group
+from logwarden.posture.collect.base import Recorder
 from logwarden.posture.snapshot.model import Kind
-from logwarden.posture.snapshot.wire import subscription_of
+from logwarden.posture.snapshot.wire import resource_group, subscription_of
 
 
 class Storage:

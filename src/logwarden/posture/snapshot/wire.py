@@ -120,3 +120,10 @@ def parent_of(resource_id: str, child: str) -> str:
     workspace, a container's storage account."""
     at = resource_id.lower().find(f"/{child.lower()}/")
     return resource_id[:at] if at >= 0 else resource_id
+
+
+def resource_group(resource_id: str) -> str:
+    """The resource group named in an ARM id ("" when it names none)."""
+    parts = resource_id.split("/")
+    lowered = [p.lower() for p in parts]
+    return parts[lowered.index("resourcegroups") + 1] if "resourcegroups" in lowered[:-1] else ""
