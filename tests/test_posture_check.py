@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, SHARED_DATA
+from conftest import FIXTURES, REPO, SHARED_DATA
 from logwarden.posture.checks.engine import Finding, Verdict, catalogue, functions, run
 from logwarden.posture.snapshot.file import RawReading, SnapshotFile, write_snapshot
 from logwarden.posture.snapshot.load import load
@@ -34,6 +34,9 @@ def test_metadata_and_functions_match() -> None:
     for info in infos:
         assert info.severity in {"low", "medium", "high", "critical"}, info.id
         assert info.fix and info.rationale and info.reads, info.id
+    doc = (REPO / "docs" / "posture.md").read_text(encoding="utf-8")
+    for info in infos:  # the docs say what each check does, in the words of checks.yml
+        assert f"### `{info.id}`" in doc and info.fix in doc and info.rationale in doc, info.id
     beyond = {i.id for i in infos if i.beyond_cis}
     assert {"azure-log-storage-immutable", "azure-workspace-retention", "azure-table-retention"} <= beyond
     assert {"azure-workspace-daily-cap", "azure-workspace-data-export"} <= beyond
