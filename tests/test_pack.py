@@ -3,18 +3,21 @@ case database of its own, then the whole pack hunts over it.
 
 Beside every rule file `<area>/<stem>.yml` is a folder `<area>/<stem>/` holding its cases, one
 export file each (hand-made, see the pack's README):
-- `positive/<case>.*`: the pack gives exactly one alert, from a rule of this file, at the rule's
-  level; at its `attempt_level` when the case's name starts with `attempt`;
+- `positive/<case>.*`: the pack gives exactly one alert, from the rule of this file that
+  `<stem>/alerts.toml` names for the case, at the rule's level; at its `attempt_level` when the
+  case's name starts with `attempt`;
 - `negative/<case>.*`: the pack gives no alert at all.
 """
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from logwarden.cli import builtin_rules
+from logwarden.detectors.sentinel.analytics import ALERTS_FILE
 from logwarden.detectors.sigma.hunt import Alert, hunt
 from logwarden.detectors.sigma.rules import CompiledRule, load
 from logwarden.ingest import Ingestor, open_case
@@ -52,14 +55,29 @@ def test_every_rule_compiles_and_has_cases(pack: list[CompiledRule]) -> None:
             assert list((rule.parent / rule.stem / kind).glob("*")), f"{rule}: no {kind} test event"
 
 
+def _expected(rule_file: Path) -> dict[str, str]:
+    """The file's `alerts.toml`: which of its rules alerts on each positive case."""
+    return tomllib.loads((rule_file.parent / rule_file.stem / ALERTS_FILE).read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("rule_file", RULE_FILES, ids=lambda p: p.stem)
+def test_alerts_file_names_every_positive_and_an_alerting_rule(rule_file: Path, pack: list[CompiledRule]) -> None:
+    folder = rule_file.parent / rule_file.stem
+    positives = {p.relative_to(folder).as_posix() for p in (folder / "positive").glob("*") if p.is_file()}
+    expected = _expected(rule_file)
+    assert set(expected) == positives
+    alerting = {r.id for r in pack if r.source == str(rule_file) and r.alerts}
+    assert set(expected.values()) <= alerting
+
+
 @pytest.mark.parametrize(("rule_file", "case"), _cases("positive"), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_positive(rule_file: Path, case: Path, pack: list[CompiledRule], tmp_path: Path) -> None:
     alerts = _alerts(tmp_path, case, pack)
-    mine = {r.id: r for r in pack if r.source == str(rule_file)}
-    assert len(alerts) == 1 and alerts[0].rule_id in mine, (
-        f"{case}: expected one alert from {rule_file.name}, got {[a.title for a in alerts]}"
+    expected = _expected(rule_file)[case.relative_to(rule_file.parent / rule_file.stem).as_posix()]
+    assert [a.rule_id for a in alerts] == [expected], (
+        f"{case}: expected one alert from rule {expected} of {rule_file.name}, got {[a.title for a in alerts]}"
     )
-    rule = mine[alerts[0].rule_id]
+    rule = next(r for r in pack if r.id == expected)
     expected = rule.attempt_level if case.name.startswith("attempt") else rule.level
     assert alerts[0].level == expected
 

@@ -482,5 +482,95 @@ def rules_coverage(
         render_coverage(out, items)
 
 
+export_app = typer.Typer(help="The detections for Microsoft Sentinel.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+class SentinelFormat(StrEnum):
+    yaml = "yaml"
+    arm = "arm"
+    both = "both"
+
+
+def _analytic_rules(rules: list[Path] | None, placeholders: Path | None, builtin: bool) -> Any:
+    from logwarden.detectors.sentinel.analytics import export
+
+    paths = ([builtin_rules()] if builtin else []) + list(rules or [])
+    if not paths:
+        err.print("No rules: give rules with --rules, or leave out --no-builtin.", markup=False)
+        raise typer.Exit(2)
+    return export(paths, _placeholders(placeholders))
+
+
+@export_app.command("sentinel")
+def export_sentinel(
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the rule files and the ARM template.")] = Path(
+        "sentinel"
+    ),
+    rules: RulesOption = None,
+    builtin: BuiltinOption = True,
+    placeholders: PlaceholdersOption = None,
+    format: Annotated[
+        SentinelFormat, typer.Option("--format", help="yaml (one analytic rule per file), arm (one template), both")
+    ] = SentinelFormat.both,
+    silence: Annotated[
+        bool, typer.Option("--silence", help="Also the silence watch, with thresholds learned from --db.")
+    ] = False,
+    db: DbOption = DEFAULT_DB,
+    at: AtOption = None,
+    budget: BudgetOption = None,
+    config: SilenceConfigOption = None,
+) -> None:
+    """Sigma rules (the built-in pack and --rules) as Sentinel scheduled analytic rules: one YAML
+    file per rule in the Azure-Sentinel repository's format, an ARM template deploying them all
+    (`az deployment group create --template-file azuredeploy.json --parameters workspace=NAME`),
+    and a page per rule with its test events."""
+    from logwarden.outputs.sentinel import write_sentinel
+
+    found = _analytic_rules(rules, placeholders, builtin)
+    chosen = list(found.rules)
+    if silence:
+        from logwarden.detectors.silence.watch import watch_rules
+
+        judgement, settings = _judge_silence(db, at, budget, config, False, None)
+        watch, left_out = watch_rules(judgement, settings)
+        for reason in left_out:
+            err.print(Text(f"silence watch leaves out {reason}"), style="yellow")
+        if not watch:
+            err.print("The case has no source the silence watch can follow.")
+        chosen += watch
+    written = write_sentinel(
+        chosen,
+        out_dir,
+        yaml_files=format is not SentinelFormat.arm,
+        arm=format is not SentinelFormat.yaml,
+    )
+    for skipped in found.skipped:
+        err.print(Text(f"not exported: {skipped.source}: {skipped.title}: {skipped.reason}"), style="yellow")
+    summary = f"{len(chosen):,} analytic rules, {len(found.skipped):,} rules not exported"
+    err.print(Text(f"{summary}; {len(written):,} files in {out_dir}"))
+
+
+@export_app.command("kql")
+def export_kql(
+    rule_id: Annotated[str, typer.Argument(help="The rule's id or title.")],
+    rules: RulesOption = None,
+    builtin: BuiltinOption = True,
+    placeholders: PlaceholdersOption = None,
+) -> None:
+    """One rule's KQL query, as the Sentinel export writes it."""
+    found = _analytic_rules(rules, placeholders, builtin)
+    for rule in found.rules:
+        if rule_id in (rule.id, rule.name):
+            sys.stdout.write(rule.query + "\n")
+            return
+    for skipped in found.skipped:
+        if rule_id in (skipped.id, skipped.title):
+            err.print(Text(f"{skipped.source}: {skipped.title}: not exported: {skipped.reason}"))
+            raise typer.Exit(1)
+    err.print(Text(f"no exported rule with id or title {rule_id!r}"))
+    raise typer.Exit(2)
+
+
 def main() -> None:
     app()

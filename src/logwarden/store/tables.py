@@ -37,6 +37,9 @@ PROVENANCE: tuple[tuple[str, str], ...] = (
     ("_Format", TEXT),
 )
 RAW_COLUMN = "_Raw"
+# The tail of a diagnostic setting's or data-collection-rule association's resource id, below
+# the resource it hangs off (matched on the lower-cased id; no quote, so it sits in SQL as is).
+SETTING_CHILD = r"/providers/microsoft\.insights/(diagnosticsettings|datacollectionruleassociations)/[^/]+$"
 
 
 @dataclass(frozen=True)
@@ -108,12 +111,7 @@ AZURE_ACTIVITY = Table(
         # logwarden's, not Sentinel's: the resource a diagnostic setting or data-collection-rule
         # association hangs off (lower case), or the resource itself; rules key on it to tell a
         # setting removed along with its resource from one removed on its own.
-        (
-            "ParentResourceId",
-            TEXT,
-            r"regexp_replace(lower(ResourceId), "
-            r"'/providers/microsoft\.insights/(diagnosticsettings|datacollectionruleassociations)/[^/]+$', '')",
-        ),
+        ("ParentResourceId", TEXT, f"regexp_replace(lower(ResourceId), '{SETTING_CHILD}', '')"),
         ("Properties", TEXT, "CAST(Properties_d AS VARCHAR)"),
         *((name, JSON, _from_raw(spec)) for name, spec in FROM_RAW["AzureActivity"].items()),
         ("Type", TEXT, "'AzureActivity'"),

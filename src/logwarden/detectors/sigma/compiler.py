@@ -147,6 +147,31 @@ def link(sql: str, slots: dict[int, str] | None = None) -> str:
     return str(_TOKEN.sub(replace, sql))
 
 
+def guard_tree(table: Table, node: Any) -> tuple[Any, bool] | None:
+    """A condition every record `node` matches passes, made only of tests on plain columns (no
+    JSON, no keyword search), or None if there is none; and whether it is cheap: no regular
+    expression, no CIDR (a regular expression costs a record about 150 times what a suffix test
+    does, and guards run on every record). Most rules name an operation: that is their guard."""
+    if isinstance(node, ConditionAND):
+        # Any one conjunct's guard is enough: a cheap one if there is one.
+        guards = [g for g in (guard_tree(table, arg) for arg in node.args) if g is not None]
+        return min(guards, key=lambda g: not g[1]) if guards else None
+    if isinstance(node, ConditionOR):
+        either = [guard_tree(table, arg) for arg in node.args]
+        known = [g for g in either if g is not None]
+        if len(known) < len(either):
+            return None
+        return ConditionOR([g for g, _ in known]), all(cheap for _, cheap in known)
+    if isinstance(node, ConditionFieldEqualsValueExpression):
+        ref = resolve(table, node.field)
+        plain = ref.path is None and ref.parameter is None and ref.column not in FROM_RAW.get(table.name, {})
+        if plain and not isinstance(node.value, SigmaFieldReference):
+            costly = isinstance(node.value, SigmaRegularExpression | SigmaCIDRExpression)
+            # A new leaf: the rule's own tree keeps its parents.
+            return ConditionFieldEqualsValueExpression(node.field, node.value), not costly
+    return None
+
+
 class Compiler:
     def __init__(self, table: Table) -> None:
         self.table = table
@@ -166,33 +191,11 @@ class Compiler:
         raise UnsupportedRule(f"condition element {type(node).__name__} is not supported")
 
     def guard(self, node: Any) -> Predicate | None:
-        """A condition every record the node matches passes, made only of tests on plain columns
-        (no JSON, no keyword search), or None if there is none. A scan tests the rest of its rules
-        only on the records some rule's guard lets through: most rules name an operation, and the
-        JSON of a record no rule's operation matches is never parsed."""
-        found = self._guard(node)
-        return found[0] if found else None
-
-    def _guard(self, node: Any) -> tuple[Predicate, bool] | None:
-        """The guard, and whether it is cheap: no regular expression, no CIDR (a regular expression
-        costs a record about 150 times what a suffix test does, and guards run on every record)."""
-        if isinstance(node, ConditionAND):
-            # Any one conjunct's guard is enough: a cheap one if there is one.
-            guards = [g for g in (self._guard(arg) for arg in node.args) if g is not None]
-            return min(guards, key=lambda g: not g[1]) if guards else None
-        if isinstance(node, ConditionOR):
-            either = [self._guard(arg) for arg in node.args]
-            known = [g for g in either if g is not None]
-            if len(known) < len(either):
-                return None
-            return _joined(" OR ", [g for g, _ in known]), all(cheap for _, cheap in known)
-        if isinstance(node, ConditionFieldEqualsValueExpression):
-            ref = resolve(self.table, node.field)
-            plain = ref.path is None and ref.parameter is None and ref.column not in FROM_RAW.get(self.table.name, {})
-            if plain and not isinstance(node.value, SigmaFieldReference):
-                costly = isinstance(node.value, SigmaRegularExpression | SigmaCIDRExpression)
-                return self.compile(node), not costly
-        return None
+        """The SQL of `guard_tree`: a scan tests the rest of its rules only on the records some
+        rule's guard lets through, so the JSON of a record no rule's operation matches is never
+        parsed."""
+        found = guard_tree(self.table, node)
+        return self.compile(found[0]) if found else None
 
     # --- fields ------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ alerting anchor is the same burst.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,7 +84,7 @@ def required(rule: SigmaCorrelationRule) -> list[str]:
     the anchor of an extended condition, every rule of a plain temporal one, none named for a
     count (any one will do)."""
     if isinstance(rule.condition, SigmaExtendedCorrelationCondition):
-        return [_first_positive(rule.condition.parsed)]
+        return [first_positive(rule.condition.parsed)]
     if rule.type in (SigmaCorrelationType.TEMPORAL, SigmaCorrelationType.TEMPORAL_ORDERED):
         return references(rule)
     return []
@@ -197,16 +198,20 @@ def _value_field(rule: SigmaCorrelationRule) -> str | None:
     return field if isinstance(field, str) else field[0]
 
 
-def _field_sql(rule: SigmaCorrelationRule, ref: str, table: str, name: str) -> tuple[str, list[Any]]:
-    """A group-by (or counted) field for one base rule, through the correlation's aliases."""
+def field_for(rule: SigmaCorrelationRule, ref: str, name: str) -> str:
+    """A group-by (or counted) field as base rule `ref` names it, through the correlation's aliases."""
     alias = rule.aliases.aliases.get(name)
-    if alias is not None:
-        mapped = alias.mapping.get(SigmaRuleReference(ref))
-        if mapped is None:
-            raise UnsupportedRule(f"alias {name!r} has no field for rule {ref!r}")
-        name = mapped
+    if alias is None:
+        return name
+    mapped = alias.mapping.get(SigmaRuleReference(ref))
+    if mapped is None:
+        raise UnsupportedRule(f"alias {name!r} has no field for rule {ref!r}")
+    return mapped
+
+
+def _field_sql(rule: SigmaCorrelationRule, ref: str, table: str, name: str) -> tuple[str, list[Any]]:
     compiler = Compiler(TABLES[table])
-    sql, params = compiler.scalar(resolve(TABLES[table], name))
+    sql, params = compiler.scalar(resolve(TABLES[table], field_for(rule, ref, name)))
     return link(sql), params
 
 
@@ -215,7 +220,7 @@ def _temporal(rule: SigmaCorrelationRule, refs: list[str], forward: str, around:
     condition = rule.condition
     if isinstance(condition, SigmaExtendedCorrelationCondition):
         tree = condition.parsed
-        positive = _first_positive(tree)
+        positive = first_positive(tree)
         window = forward if ordered else around
         has = ", ".join(f"bool_or(r = '{i}') OVER ({window}) AS h{i}" for i in range(len(refs)))
         # Positive terms count from the anchor forward; only negated ones look back too.
@@ -241,26 +246,34 @@ def _temporal(rule: SigmaCorrelationRule, refs: list[str], forward: str, around:
     return f"SELECT DISTINCT m0.*, 'ordered sequence' AS what FROM m m0 {' '.join(joins)} WHERE m0.r = '0'"
 
 
-def _first_positive(tree: Any) -> str:
+def first_positive(tree: Any) -> str:
     if isinstance(tree, SigmaRuleReference):
         return tree.reference
     if isinstance(tree, CorrelationConditionNOT):
         raise UnsupportedRule("the condition needs a rule named without `not` to anchor on")
     for arg in tree.args:
         try:
-            return _first_positive(arg)
+            return first_positive(arg)
         except UnsupportedRule:
             continue
     raise UnsupportedRule("the condition needs a rule named without `not` to anchor on")
 
 
-def _boolean(tree: Any, refs: list[str], negated: bool = False) -> str:
+def _boolean(tree: Any, refs: list[str]) -> str:
+    # Under `not`, presence is judged on the window around the anchor.
+    return condition_text(tree, refs, lambda i, under_not: f"{'h' if under_not else 'f'}{i}", ("NOT {}", "AND", "OR"))
+
+
+def condition_text(
+    tree: Any, refs: list[str], present: Callable[[int, bool], str], words: tuple[str, str, str], negated: bool = False
+) -> str:
+    """An extended correlation condition as a boolean expression: `present(i, under_not)` names
+    "rule i has an event in the window", `words` are the language's not (a format), and, or."""
     if isinstance(tree, SigmaRuleReference):
-        # Under `not`, presence is judged on the window around the anchor.
-        return f"{'h' if negated else 'f'}{_i(refs, tree.reference)}"
+        return present(_i(refs, tree.reference), negated)
     if isinstance(tree, CorrelationConditionNOT):
-        return f"(NOT {_boolean(tree.args[0], refs, negated=True)})"
+        return "(" + words[0].format(condition_text(tree.args[0], refs, present, words, negated=True)) + ")"
     if isinstance(tree, CorrelationConditionAND | CorrelationConditionOR):
-        joiner = " AND " if isinstance(tree, CorrelationConditionAND) else " OR "
-        return "(" + joiner.join(_boolean(a, refs, negated) for a in tree.args) + ")"
+        joiner = f" {words[1]} " if isinstance(tree, CorrelationConditionAND) else f" {words[2]} "
+        return "(" + joiner.join(condition_text(a, refs, present, words, negated) for a in tree.args) + ")"
     raise UnsupportedRule(f"condition element {type(tree).__name__} is not supported")

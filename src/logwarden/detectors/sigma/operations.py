@@ -84,6 +84,9 @@ def record_outcomes(table: str, rows: str) -> str:
 _SUCCEEDED = ("success", "succeeded", "accept", "accepted")
 _FAILED = ("failure", "failed")
 _STARTED = ("start", "started")
+# Statuses by rank, the most final first; any other status ranks OTHER.
+RANKS = ((_SUCCEEDED, 0), (_FAILED, 1), (_STARTED, 3))
+OTHER = 2
 
 
 def rank_sql(status: str) -> str:
@@ -92,21 +95,14 @@ def rank_sql(status: str) -> str:
     def listed(values: tuple[str, ...]) -> str:
         return ", ".join(f"'{v}'" for v in values)
 
-    return (
-        f"CASE WHEN lower({status}) IN ({listed(_SUCCEEDED)}) THEN 0 "
-        f"WHEN lower({status}) IN ({listed(_FAILED)}) THEN 1 "
-        f"WHEN lower({status}) IN ({listed(_STARTED)}) THEN 3 ELSE 2 END"
-    )
+    cases = " ".join(f"WHEN lower({status}) IN ({listed(values)}) THEN {rank}" for values, rank in RANKS)
+    return f"CASE {cases} ELSE {OTHER} END"
 
 
 def rank(status: str | None) -> int:
     """The same ranking in Python, for matches collapsed after a scan."""
     value = (status or "").lower()
-    if value in _SUCCEEDED:
-        return 0
-    if value in _FAILED:
-        return 1
-    return 3 if value in _STARTED else 2
+    return next((rank for values, rank in RANKS if value in values), OTHER)
 
 
 def attempted_only(status: str | None) -> bool:

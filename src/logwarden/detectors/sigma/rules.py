@@ -46,19 +46,31 @@ class CompiledRule:
         return self.error is None and (self.predicate is not None or self.query is not None)
 
 
-def load(paths: Iterable[Path], placeholders: dict[str, list[str]] | None = None) -> list[CompiledRule]:
-    """Every rule under `paths` (files or folders of .yml/.yaml), compiled or with its error.
-
-    All files form one collection, so a correlation may use rules from other files.
-    `placeholders` fill the `%name%` values of `|expand` (e.g. an organisation's admin IPs).
-    """
-    pipeline = ProcessingPipeline(
+def placeholder_pipeline(placeholders: dict[str, list[str]] | None = None) -> ProcessingPipeline:
+    """The processing every rule gets before either engine compiles it: `%name%` values of
+    `|expand` filled from `placeholders` (e.g. an organisation's admin IPs)."""
+    return ProcessingPipeline(
         items=[ProcessingItem(ValueListPlaceholderTransformation())], vars=dict(placeholders or {})
     )
+
+
+@dataclass
+class RuleFiles:
+    """Every rule read from some files, each with its file; files that could not be read, as
+    errors; and, by `id()` of a correlation, why its rule references do not resolve."""
+
+    rules: list[tuple[SigmaRule | SigmaCorrelationRule, str]]
+    unreadable: list[CompiledRule]
+    unresolved: dict[int, str]
+
+
+def read(paths: Iterable[Path]) -> RuleFiles:
+    """Every rule under `paths` (files or folders of .yml/.yaml). All files form one collection,
+    so a correlation may use rules from other files."""
     files = sorted(
         f for p in paths for f in ([p] if p.is_file() else [*p.rglob("*.yml"), *p.rglob("*.yaml")]) if f.is_file()
     )
-    out: list[CompiledRule] = []
+    unreadable: list[CompiledRule] = []
     rules: list[tuple[SigmaRule | SigmaCorrelationRule, str]] = []
     for f in files:
         try:
@@ -70,7 +82,7 @@ def load(paths: Iterable[Path], placeholders: dict[str, list[str]] | None = None
                 raise ValueError(f"a Sigma rule is a YAML mapping, this file holds a {odd[0]}")
             collection = SigmaCollection.from_dicts(documents, collect_errors=True, resolve_references=False)
         except (SigmaError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
-            out.append(CompiledRule("", f.stem, "", (), str(f), error=f"not a readable Sigma file: {exc}"))
+            unreadable.append(CompiledRule("", f.stem, "", (), str(f), error=f"not a readable Sigma file: {exc}"))
             continue
         rules += [(rule, str(f)) for rule in collection.rules]
     everything = SigmaCollection([rule for rule, _ in rules], resolve_references=False)
@@ -81,6 +93,15 @@ def load(paths: Iterable[Path], placeholders: dict[str, list[str]] | None = None
                 rule.resolve_rule_references(everything)
             except SigmaError as exc:
                 unresolved[id(rule)] = str(exc)
+    return RuleFiles(rules, unreadable, unresolved)
+
+
+def load(paths: Iterable[Path], placeholders: dict[str, list[str]] | None = None) -> list[CompiledRule]:
+    """Every rule under `paths`, compiled or with its error (see `read`)."""
+    pipeline = placeholder_pipeline(placeholders)
+    found = read(paths)
+    rules, unresolved = found.rules, found.unresolved
+    out = list(found.unreadable)
     detections = {
         id(rule): compile_rule(rule, source, pipeline) for rule, source in rules if isinstance(rule, SigmaRule)
     }
@@ -90,13 +111,10 @@ def load(paths: Iterable[Path], placeholders: dict[str, list[str]] | None = None
         if compiled is not None and compiled.predicate is not None and compiled.table is not None:
             for ref in filter(None, (str(rule.id) if rule.id else None, rule.name)):
                 bases[ref] = BaseRule(compiled.id, compiled.table)
-    silenced: set[int] = set()
     for rule, source in rules:
-        if isinstance(rule, SigmaRule):
-            continue
-        out.append(_correlation(rule, source, bases, unresolved.get(id(rule), "")))
-        if not rule.generate:
-            silenced |= {id(r.rule) for r in (rule.rules or []) if getattr(r, "rule", None) is not None}
+        if isinstance(rule, SigmaCorrelationRule):
+            out.append(_correlation(rule, source, bases, unresolved.get(id(rule), "")))
+    silenced = silent(rules)
     for rule, _ in rules:
         if isinstance(rule, SigmaRule):
             compiled = detections[id(rule)]
@@ -104,12 +122,23 @@ def load(paths: Iterable[Path], placeholders: dict[str, list[str]] | None = None
     return out
 
 
+def silent(rules: Iterable[tuple[SigmaRule | SigmaCorrelationRule, str]]) -> set[int]:
+    """`id()`s of the detection rules a correlation uses without `generate: true`: they alert
+    only through it."""
+    found: set[int] = set()
+    for rule, _ in rules:
+        if isinstance(rule, SigmaCorrelationRule) and not rule.generate:
+            found |= {id(r.rule) for r in (rule.rules or []) if getattr(r, "rule", None) is not None}
+    return found
+
+
 _LEVELS = ("informational", "low", "medium", "high", "critical")
 
 
-def _meta(rule: SigmaRule | SigmaCorrelationRule, source: str) -> CompiledRule:
+def meta(rule: SigmaRule | SigmaCorrelationRule, source: str) -> CompiledRule:
+    """A rule's identity and logwarden's own attributes, or the error in them."""
     level = getattr(rule, "level", None)
-    meta = CompiledRule(
+    base = CompiledRule(
         id=str(rule.id or ""),
         title=rule.title or "",
         level=level.name.lower() if level else "",
@@ -118,29 +147,29 @@ def _meta(rule: SigmaRule | SigmaCorrelationRule, source: str) -> CompiledRule:
     )
     own = rule.custom_attributes.get("logwarden")
     if own is None:
-        return meta
+        return base
     if not isinstance(own, dict) or set(own) - {"catalogue", "attempt_level"}:
-        return replace(meta, error="`logwarden:` takes only `catalogue` (a list of IDs) and `attempt_level`")
+        return replace(base, error="`logwarden:` takes only `catalogue` (a list of IDs) and `attempt_level`")
     catalogue = own.get("catalogue") or []
     attempt = own.get("attempt_level")
     if not isinstance(catalogue, list) or not all(isinstance(c, str) for c in catalogue):
-        return replace(meta, error="`logwarden.catalogue` must be a list of catalogue IDs such as A1")
+        return replace(base, error="`logwarden.catalogue` must be a list of catalogue IDs such as A1")
     if attempt is not None and attempt not in _LEVELS:
-        return replace(meta, error=f"`logwarden.attempt_level` must be one of {', '.join(_LEVELS)}")
-    return replace(meta, catalogue=tuple(catalogue), attempt_level=attempt)
+        return replace(base, error=f"`logwarden.attempt_level` must be one of {', '.join(_LEVELS)}")
+    return replace(base, catalogue=tuple(catalogue), attempt_level=attempt)
 
 
 def compile_rule(rule: SigmaRule, source: str, pipeline: ProcessingPipeline | None = None) -> CompiledRule:
-    meta = _meta(rule, source)
-    if meta.error:
-        return meta
+    found = meta(rule, source)
+    if found.error:
+        return found
     if rule.errors:
-        return replace(meta, error="; ".join(str(e) for e in rule.errors))
+        return replace(found, error="; ".join(str(e) for e in rule.errors))
     if pipeline is not None:
         try:
             pipeline.apply(rule)
         except SigmaError as exc:
-            return replace(meta, error=f"{exc} Give placeholder values with --placeholders FILE.")
+            return replace(found, error=f"{exc} Give placeholder values with --placeholders FILE.")
     try:
         table = table_for(rule.logsource)
         compiler = Compiler(table)
@@ -148,24 +177,24 @@ def compile_rule(rule: SigmaRule, source: str, pipeline: ProcessingPipeline | No
         parts = [compiler.compile(condition) for condition in conditions]
         guards = [compiler.guard(condition) for condition in conditions]
     except (UnmappedField, UnsupportedLogsource, UnsupportedRule, SigmaError) as exc:
-        return replace(meta, error=str(exc))
+        return replace(found, error=str(exc))
     predicate = Predicate(" OR ".join(p.sql for p in parts), [x for p in parts for x in p.params])
     guard = None
     if None not in guards:
         known = [g for g in guards if g is not None]
         guard = Predicate(" OR ".join(g.sql for g in known), [x for g in known for x in g.params])
-    return replace(meta, table=table.name, predicate=predicate, guard=guard)
+    return replace(found, table=table.name, predicate=predicate, guard=guard)
 
 
 def _correlation(rule: SigmaCorrelationRule, source: str, bases: dict[str, BaseRule], unresolved: str) -> CompiledRule:
-    meta = _meta(rule, source)
-    if meta.error:
-        return meta
+    found = meta(rule, source)
+    if found.error:
+        return found
     if rule.errors:
-        return replace(meta, error="; ".join(str(e) for e in rule.errors))
+        return replace(found, error="; ".join(str(e) for e in rule.errors))
     try:
         query = compile_correlation(rule, bases)
         uses = tuple(bases[ref].id for ref in references(rule))
-        return replace(meta, query=query, uses=uses, needs=tuple(bases[ref].id for ref in required(rule)))
+        return replace(found, query=query, uses=uses, needs=tuple(bases[ref].id for ref in required(rule)))
     except (UnmappedField, UnsupportedRule, SigmaError) as exc:
-        return replace(meta, error=f"{exc}{f' ({unresolved})' if unresolved else ''}")
+        return replace(found, error=f"{exc}{f' ({unresolved})' if unresolved else ''}")

@@ -1,0 +1,1 @@
+"""The detections as Microsoft Sentinel runs them: KQL analytic rules."""
