@@ -41,3 +41,20 @@ def test_every_compiling_rule_runs(tmp_path: Path) -> None:
     alerts = list(hunt(db, rules))  # any SQL a rule compiled to that DuckDB rejects would raise here
     assert all(a.rule_id for a in alerts)
     db.close()
+
+
+# Recorded in docs/sentinel.md: every SigmaHQ rule that runs locally also exports to Sentinel.
+EXPORTED = 133
+
+
+def test_every_rule_that_runs_locally_exports_to_sentinel_and_passes_the_kusto_language_service() -> None:
+    from logwarden.detectors.sentinel.analytics import export
+    from test_sentinel_export import errors, kusto
+
+    found = export([CORPUS])
+    assert len(found.rules) == EXPORTED
+    local = {r.title for r in load([CORPUS]) if r.runs and r.alerts}
+    assert {r.name for r in found.rules} == local
+    assert all(len(s.reason) > 20 for s in found.skipped)
+    results = kusto([r.query for r in found.rules])
+    assert [(r.name, errors(x)) for r, x in zip(found.rules, results, strict=True) if errors(x)] == []
