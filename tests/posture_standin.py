@@ -329,6 +329,7 @@ class Recorded:
 
     def _graph(self, body: dict[str, Any]) -> dict[str, Any]:
         if "resourcecontainers" in body["query"]:
+            asked = body.get("subscriptions") or [SUB, DENIED_SUB]  # Resource Graph answers for those asked
             rows = [
                 {
                     "id": f"/subscriptions/{s}",
@@ -337,8 +338,15 @@ class Recorded:
                     "subscriptionId": s,
                 }
                 for s, n in ((SUB, "Contoso Production"), (DENIED_SUB, "Contoso Lab"))
+                if s in asked
             ]
-            return {"totalRecords": 2, "count": 2, "data": rows, "facets": [], "resultTruncated": "false"}
+            return {
+                "totalRecords": len(rows),
+                "count": len(rows),
+                "data": rows,
+                "facets": [],
+                "resultTruncated": "false",
+            }
         rows = [
             {"id": WS, "name": "law-sec", "type": "microsoft.operationalinsights/workspaces"},
             {"id": ST, "name": "stlogarchive", "type": "microsoft.storage/storageaccounts"},

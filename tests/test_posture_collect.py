@@ -190,3 +190,21 @@ def test_cli_collect_without_credentials(tmp_path: Path, monkeypatch: pytest.Mon
     assert done.exit_code == 2
     assert "cannot sign in to Azure" in done.output and "run az login" in done.output
     assert not (tmp_path / "snap").exists()
+
+
+def test_one_subscription_without_m365(tmp_path: Path) -> None:
+    with si.stand_in(tmp_path) as (base, cert, recorded):
+        endpoints = Endpoints(arm=base, graph=base, exchange=base, client_options={"connection_verify": str(cert)})
+        snap = collect(si.FakeCredential(), endpoints, only=[si.SUB], m365=False)
+    assert recorded.unexpected == []
+    assert not [r for r in recorded.requests if si.DENIED_SUB in r.path or "InvokeCommand" in r.path]
+    assert not [r for r in recorded.requests if r.path == "/v1.0/subscribedSkus"]
+    skipped = {r.kind for r in snap.readings if r.status is Status.not_collected}
+    assert skipped == {
+        Kind.admin_audit_log_config,
+        Kind.organization_config,
+        Kind.audit_bypass,
+        Kind.ual_retention_policies,
+        Kind.subscribed_skus,
+    }
+    assert {r.scope for r in snap.readings if r.kind is Kind.inventory} == {si.S}

@@ -19,6 +19,7 @@ from logwarden.posture.checks.common import (
 from logwarden.posture.checks.engine import Options, Outcome, Verdict, check
 from logwarden.posture.snapshot.model import (
     ENTRA_SCOPE,
+    SENTINEL_HEALTH,
     ActivityLogAlert,
     AlertCondition,
     DiagnosticCategory,
@@ -39,7 +40,6 @@ ENTRA_CATEGORIES = (
     "ManagedIdentitySignInLogs",
 )
 GRAPH_ACTIVITY = "MicrosoftGraphActivityLogs"
-SENTINEL_HEALTH = "/providers/Microsoft.SecurityInsights/settings/SentinelHealth"
 
 # CIS Azure v6.0 6.1.2.1-6.1.2.10, then the tamper catalogue's logging-infrastructure operations
 ALERT_OPERATIONS = (

@@ -13,14 +13,17 @@ from logwarden.posture.snapshot.model import ENTRA_SCOPE, Kind
 API_VERSION = "2017-04-01-preview"
 
 
-def read_entra(recorder: Recorder) -> None:
+def read_entra(recorder: Recorder) -> list[Any]:
+    """Entra's diagnostic settings (returned) and the categories the tenant offers."""
     rest = RestReader(recorder.credential, ARM_SCOPE, recorder.endpoints.arm, **recorder.endpoints.client_options)
+    found: dict[Kind, list[Any]] = {}
     for kind, what in (
         (Kind.diagnostic_settings, "diagnosticSettings"),
         (Kind.diagnostic_categories, "diagnosticSettingsCategories"),
     ):
         url = f"{recorder.endpoints.arm}{ENTRA_SCOPE}/{what}?api-version={API_VERSION}"
-        recorder.read(kind, ENTRA_SCOPE, url, partial(_all, rest, url))
+        found[kind] = recorder.read(kind, ENTRA_SCOPE, url, partial(_all, rest, url))
+    return found[Kind.diagnostic_settings]
 
 
 def _all(rest: RestReader, url: str, hook: Hook) -> list[Any]:

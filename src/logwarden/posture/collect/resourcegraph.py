@@ -54,7 +54,7 @@ class ResourceGraph:
             Kind.subscriptions, TENANT_SCOPE, endpoint, lambda hook: list(self._rows(SUBSCRIPTIONS, only, hook))
         )
         found = [str(r.get("subscriptionId") or subscription_of(str(r.get("id")))) for r in rows if isinstance(r, dict)]
-        return sorted({s.lower() for s in found if s} | {s.lower() for s in only or []})
+        return sorted({s.lower() for s in only} if only else {s.lower() for s in found if s})
 
     def inventory(self, subscriptions: list[str]) -> list[dict[str, Any]]:
         """Every resource, recorded as one inventory reading per subscription (an empty

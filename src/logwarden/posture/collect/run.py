@@ -19,10 +19,15 @@ from logwarden.posture.collect.monitor import Monitor
 from logwarden.posture.collect.resourcegraph import ResourceGraph
 from logwarden.posture.collect.storage import Storage
 from logwarden.posture.snapshot.file import SnapshotFile
-from logwarden.posture.snapshot.model import TENANT_SCOPE, Kind
+from logwarden.posture.snapshot.model import SENTINEL_HEALTH, TENANT_SCOPE, Kind
 from logwarden.posture.snapshot.wire import subscription_of
 
-SENTINEL_HEALTH = "/providers/Microsoft.SecurityInsights/settings/SentinelHealth"
+EXCHANGE_KINDS = (
+    Kind.admin_audit_log_config,
+    Kind.organization_config,
+    Kind.audit_bypass,
+    Kind.ual_retention_policies,
+)
 
 
 def _destinations(bodies: list[object]) -> set[str]:
@@ -72,7 +77,7 @@ def collect(
         analytics = LogAnalytics(recorder, sub)
         for workspace in analytics.workspaces():
             storage_ids |= _destinations(analytics.details(str(workspace["id"])))
-            monitor.resource_settings(str(workspace["id"]) + SENTINEL_HEALTH)
+            storage_ids |= _destinations(monitor.resource_settings(str(workspace["id"]) + SENTINEL_HEALTH))
         mine = [r for r in resources if subscription_of(str(r.get("id", ""))) == sub]
         for i, resource in enumerate(mine, 1):
             if i % 25 == 1:
@@ -80,17 +85,17 @@ def collect(
             storage_ids |= _destinations(monitor.resource_settings(str(resource["id"])))
 
     say("Entra ID diagnostic settings...")
-    read_entra(recorder)
+    storage_ids |= _destinations(read_entra(recorder))
     storage = Storage(recorder)
     for n, account in enumerate(sorted(storage_ids, key=str.lower), 1):
         say(f"Log storage account {n}/{len(storage_ids)}...")
         storage.account(account)
     chosen_tenant = tenant or token_tenant
     if not m365:
-        for kind in (Kind.admin_audit_log_config, Kind.organization_config, Kind.audit_bypass, Kind.subscribed_skus):
+        for kind in (*EXCHANGE_KINDS, Kind.subscribed_skus):
             recorder.skip(kind, TENANT_SCOPE, where.exchange, "Microsoft 365 skipped (--no-m365)")
     elif chosen_tenant is None:
-        for kind in (Kind.admin_audit_log_config, Kind.organization_config, Kind.audit_bypass):
+        for kind in EXCHANGE_KINDS:
             recorder.skip(kind, TENANT_SCOPE, where.exchange, "no tenant id: give --tenant-id")
         read_licences(recorder)
     else:

@@ -53,6 +53,8 @@ class ExchangeSession(StrEnum):
 
 
 ENTRA_SCOPE = "/providers/microsoft.aadiam"
+# the resource under a workspace whose diagnostic setting turns Sentinel health monitoring on
+SENTINEL_HEALTH = "/providers/Microsoft.SecurityInsights/settings/SentinelHealth"
 TENANT_SCOPE = "tenant"
 
 
