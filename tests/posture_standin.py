@@ -42,6 +42,14 @@ KV_DEV = f"{S}/resourceGroups/app-rg/providers/Microsoft.KeyVault/vaults/kv-dev"
 NIC = f"{S}/resourceGroups/app-rg/providers/Microsoft.Network/networkInterfaces/vm1-nic"
 SOLUTION = f"{RG}/providers/Microsoft.OperationsManagement/solutions/SecurityInsights(law-sec)"
 HEALTH = f"{WS}/providers/Microsoft.SecurityInsights/settings/SentinelHealth"
+ENTRA_CATEGORIES = (
+    "AuditLogs",
+    "SignInLogs",
+    "NonInteractiveUserSignInLogs",
+    "ServicePrincipalSignInLogs",
+    "ManagedIdentitySignInLogs",
+    "MicrosoftGraphActivityLogs",
+)
 
 
 def fake_jwt(claims: dict[str, Any]) -> str:
@@ -247,17 +255,7 @@ class Recorded:
                         _setting(
                             "/providers/microsoft.aadiam",
                             "entra-to-law",
-                            [
-                                (c, True)
-                                for c in (
-                                    "AuditLogs",
-                                    "SignInLogs",
-                                    "NonInteractiveUserSignInLogs",
-                                    "ServicePrincipalSignInLogs",
-                                    "ManagedIdentitySignInLogs",
-                                    "MicrosoftGraphActivityLogs",
-                                )
-                            ],
+                            [(c, True) for c in ENTRA_CATEGORIES],
                             workspaceId=WS,
                         )
                     ]
@@ -275,15 +273,7 @@ class Recorded:
                             "type": "microsoft.aadiam/diagnosticSettingsCategories",
                             "properties": {"categoryType": "Logs"},
                         }
-                        for c in (
-                            "AuditLogs",
-                            "SignInLogs",
-                            "NonInteractiveUserSignInLogs",
-                            "ServicePrincipalSignInLogs",
-                            "ManagedIdentitySignInLogs",
-                            "MicrosoftGraphActivityLogs",
-                            "ProvisioningLogs",
-                        )
+                        for c in (*ENTRA_CATEGORIES, "ProvisioningLogs")
                     ]
                 },
             )

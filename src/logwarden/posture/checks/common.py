@@ -107,6 +107,18 @@ def read_at(snap: Snapshot, kind: Kind, scope: str, cls: type[T], what: str, sub
     return Found([item for r in ok for item in r.items if isinstance(item, cls)], ok)
 
 
+def read_one(
+    snap: Snapshot, kind: Kind, scope: str, cls: type[T], what: str
+) -> tuple[T, tuple[Reading, ...]] | Outcome:
+    """The one object of `kind` read for `scope` (an account's properties), or unknown."""
+    read = read_at(snap, kind, scope, cls, what)
+    if isinstance(read, Outcome):
+        return read
+    if not read.items:
+        return Outcome(scope, Verdict.unknown, f"{what}: the answer was empty", read.readings)
+    return read.items[0], read.readings
+
+
 def tenant_readings(snap: Snapshot, kind: Kind, what: str) -> tuple[list[Outcome], list[Reading]]:
     """The unknown outcomes for a tenant-wide setting that was not read (or not at all), and
     the ok readings of it."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from logwarden.posture.checks.common import inventoried, listed, missing, read_at
+from logwarden.posture.checks.common import inventoried, listed, missing, read_at, read_one
 from logwarden.posture.checks.engine import Options, Outcome, Verdict, check
 from logwarden.posture.snapshot.model import (
     BlobService,
@@ -115,16 +115,12 @@ def log_storage_soft_delete(snap: Snapshot, options: Options) -> Iterator[Outcom
     if not accounts:
         yield from _none(snap)
     for account in accounts:
-        read = read_at(snap, Kind.blob_services, account, BlobService, "the account's blob service properties")
+        read = read_one(snap, Kind.blob_services, account, BlobService, "the account's blob service properties")
         if isinstance(read, Outcome):
             yield read
             continue
-        services, ok = read.items, read.readings
+        service, ok = read
         fill = {"name": account.rsplit("/", 1)[-1]}
-        if not services:
-            yield Outcome(account, Verdict.unknown, "the blob service properties are empty", ok)
-            continue
-        service = services[0]
         gaps = [
             what
             for what, on in (
@@ -146,14 +142,11 @@ def log_storage_private(snap: Snapshot, options: Options) -> Iterator[Outcome]:
     if not accounts:
         yield from _none(snap)
     for account in accounts:
-        read = read_at(snap, Kind.storage_accounts, account, StorageAccount, "the storage account's properties")
+        read = read_one(snap, Kind.storage_accounts, account, StorageAccount, "the storage account's properties")
         if isinstance(read, Outcome):
             yield read
             continue
-        if not read.items:
-            yield Outcome(account, Verdict.unknown, "the storage account's properties are empty", read.readings)
-            continue
-        found, readings = read.items[0], read.readings
+        found, readings = read
         containers, container_readings = _merged(snap, account)
         public = [c.name for c in containers if (c.public_access or "none").lower() != "none"]
         evidence = tuple(readings) + tuple(container_readings)
