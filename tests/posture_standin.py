@@ -30,6 +30,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from logwarden.posture.checks.monitor import ENTRA_CATEGORIES, GRAPH_ACTIVITY
+
 TENANT = "22222222-2222-2222-2222-222222222222"
 SUB = "11111111-1111-1111-1111-111111111111"
 DENIED_SUB = "55555555-5555-5555-5555-555555555555"
@@ -42,14 +44,7 @@ KV_DEV = f"{S}/resourceGroups/app-rg/providers/Microsoft.KeyVault/vaults/kv-dev"
 NIC = f"{S}/resourceGroups/app-rg/providers/Microsoft.Network/networkInterfaces/vm1-nic"
 SOLUTION = f"{RG}/providers/Microsoft.OperationsManagement/solutions/SecurityInsights(law-sec)"
 HEALTH = f"{WS}/providers/Microsoft.SecurityInsights/settings/SentinelHealth"
-ENTRA_CATEGORIES = (
-    "AuditLogs",
-    "SignInLogs",
-    "NonInteractiveUserSignInLogs",
-    "ServicePrincipalSignInLogs",
-    "ManagedIdentitySignInLogs",
-    "MicrosoftGraphActivityLogs",
-)
+ENTRA_EXPORTED = (*ENTRA_CATEGORIES, GRAPH_ACTIVITY)  # every category the checks want, all exported
 
 
 def fake_jwt(claims: dict[str, Any]) -> str:
@@ -255,7 +250,7 @@ class Recorded:
                         _setting(
                             "/providers/microsoft.aadiam",
                             "entra-to-law",
-                            [(c, True) for c in ENTRA_CATEGORIES],
+                            [(c, True) for c in ENTRA_EXPORTED],
                             workspaceId=WS,
                         )
                     ]
@@ -273,7 +268,7 @@ class Recorded:
                             "type": "microsoft.aadiam/diagnosticSettingsCategories",
                             "properties": {"categoryType": "Logs"},
                         }
-                        for c in (*ENTRA_CATEGORIES, "ProvisioningLogs")
+                        for c in (*ENTRA_EXPORTED, "ProvisioningLogs")
                     ]
                 },
             )
