@@ -91,6 +91,7 @@ def test_every_hand_export_shape() -> None:
         "azure-log-storage-immutable": {ST: "fail"},
         "azure-log-storage-soft-delete": {ST: "fail"},
         "azure-log-storage-private": {ST: "pass"},
+        "azure-activity-log-storage-cmk": {ST: "fail"},
         "azure-log-infrastructure-locked": {WS: "pass", ST: "pass"},
         "azure-sentinel-health": {WS: "unknown"},
     }

@@ -102,6 +102,7 @@ def test_collected_snapshot_is_judged(collected: tuple[Path, si.Recorded, si.Fak
         "azure-log-storage-immutable": {si.ST: "pass"},
         "azure-log-storage-soft-delete": {si.ST: "pass"},
         "azure-log-storage-private": {si.ST: "pass"},
+        "azure-activity-log-storage-cmk": {si.ST: "fail"},
         "azure-log-infrastructure-locked": {si.WS: "pass", si.ST: "pass"},
         "azure-sentinel-health": {si.WS: "pass"},
         "m365-ual-enabled": {"contoso.onmicrosoft.com": "fail"},

@@ -19,7 +19,7 @@ from logwarden.posture.snapshot.model import (
     StorageAccount,
     Workspace,
 )
-from logwarden.posture.snapshot.wire import subscription_of
+from logwarden.posture.snapshot.wire import resource_group, subscription_of
 
 _LOCKING = {"cannotdelete", "readonly"}
 
@@ -163,6 +163,37 @@ def log_storage_private(snap: Snapshot, options: Options) -> Iterator[Outcome]:
             yield Outcome(account, Verdict.unknown, "allowBlobPublicAccess is not in the snapshot", evidence)
         else:
             yield Outcome(account, Verdict.passed, "allowBlobPublicAccess = false", evidence)
+
+
+def _activity_accounts(snap: Snapshot) -> list[str]:
+    """The storage accounts that subscription (Activity Log) diagnostic settings write to."""
+    found: dict[str, str] = {}
+    for setting, _ in snap.items(Kind.diagnostic_settings, DiagnosticSetting):
+        is_subscription = setting.scope.rstrip("/").count("/") == 2  # /subscriptions/<id>
+        if setting.storage_account_id and is_subscription:
+            found.setdefault(setting.storage_account_id.lower(), setting.storage_account_id)
+    return [found[k] for k in sorted(found)]
+
+
+@check("azure-activity-log-storage-cmk")
+def activity_log_storage_cmk(snap: Snapshot, options: Options) -> Iterator[Outcome]:
+    accounts = _activity_accounts(snap)
+    if not accounts:
+        yield from _none(snap)
+    for account in accounts:
+        read = read_one(snap, Kind.storage_accounts, account, StorageAccount, "the storage account's properties")
+        if isinstance(read, Outcome):
+            yield read
+            continue
+        found, readings = read
+        source = found.key_source or ""
+        fill = {"name": found.name, "resource group": resource_group(found.id)}
+        if source.lower() == "microsoft.keyvault":
+            yield Outcome(account, Verdict.passed, "encryption.keySource = Microsoft.Keyvault", readings)
+        elif source:
+            yield Outcome(account, Verdict.failed, f"encryption.keySource = {source} (a platform key)", readings, fill)
+        else:
+            yield Outcome(account, Verdict.unknown, "encryption.keySource is not in the snapshot", readings)
 
 
 def _covers(lock: Lock, resource_id: str) -> bool:
