@@ -453,3 +453,12 @@ def test_export_sentinel_silence_writes_the_watch(small_tenant_case: Path, tmp_p
     document = check_analytic_yaml(page.read_text(encoding="utf-8"))
     assert "datatable(Kind: string, Source: string, MaxSilence: timespan)" in document["query"]
     assert document["customDetails"] == {"SourceKind": "SourceKind", "SourceKey": "SourceKey", "SilentFor": "SilentFor"}
+
+
+def test_durations_round_up_and_take_the_largest_whole_unit() -> None:
+    from datetime import timedelta
+
+    from logwarden.outputs.sentinel import iso_duration, yaml_duration
+
+    assert [yaml_duration(timedelta(seconds=s)) for s in (3600, 3630, 4200, 86400 * 14)] == ["1h", "61m", "70m", "14d"]
+    assert [iso_duration(timedelta(seconds=s)) for s in (3600, 3630, 86400)] == ["PT1H", "PT61M", "P1D"]
