@@ -3,6 +3,7 @@ and the rule that a check never reports what the snapshot cannot tell as on or o
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -194,3 +195,21 @@ def test_snapshot_version_and_broken_reading(tmp_path: Path) -> None:
     problems = "\n".join(load([tmp_path]).problems)
     assert "new.json: snapshot version 99; this logwarden reads version 1" in problems
     assert "broken.json: reading 1: 'nonsense' is not a valid Kind" in problems
+
+
+@pytest.mark.skipif(not CONFIG.is_dir(), reason="shared data not present")
+def test_cli_exchange_session_on_real_snapshots() -> None:
+    from typer.testing import CliRunner
+
+    from logwarden.cli import app
+
+    runner = CliRunner(env={"COLUMNS": "250"})
+    unknown = runner.invoke(app, ["posture", "check", str(CONFIG), "--format", "json"])
+    assert unknown.exit_code == 0  # nothing failed: the False might be Security & Compliance's
+    said = runner.invoke(
+        app, ["posture", "check", str(CONFIG), "--format", "json", "--exchange-session", "exchange-online"]
+    )
+    assert said.exit_code == 1
+    ual = [f for f in json.loads(said.stdout)["findings"] if f["check"] == "m365-ual-enabled"]
+    assert [f["verdict"] for f in ual] == ["pass", "fail", "pass"]
+    assert all(f["read"][0]["session"] == "exchange-online" for f in ual)
