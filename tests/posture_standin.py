@@ -44,6 +44,7 @@ KV_DEV = f"{S}/resourceGroups/app-rg/providers/Microsoft.KeyVault/vaults/kv-dev"
 NIC = f"{S}/resourceGroups/app-rg/providers/Microsoft.Network/networkInterfaces/vm1-nic"
 SOLUTION = f"{RG}/providers/Microsoft.OperationsManagement/solutions/SecurityInsights(law-sec)"
 HEALTH = f"{WS}/providers/Microsoft.SecurityInsights/settings/SentinelHealth"
+QUEUES = f"{ST}/queueServices/default"
 ENTRA_EXPORTED = (*ENTRA_CATEGORIES, GRAPH_ACTIVITY)  # every category the checks want, all exported
 
 
@@ -236,6 +237,15 @@ class Recorded:
                     "The resource type 'microsoft.network/networkinterfaces' does not support diagnostic settings.",
                 ),
             )
+        for service in ("blobServices", "tableServices", "fileServices"):  # their data-plane logs sent
+            scope = f"{ST}/{service}/default"
+            if p == f"{scope}/providers/Microsoft.Insights/diagnosticSettings":
+                logs = [("StorageRead", True), ("StorageWrite", True), ("StorageDelete", True)]
+                return 200, ok, {"value": [_setting(scope, "storage-audit", logs, workspaceId=WS)]}
+        if p == f"{QUEUES}/providers/Microsoft.Insights/diagnosticSettings":
+            return 200, ok, {"value": []}
+        if p == f"{QUEUES}/providers/Microsoft.Insights/diagnosticSettingsCategories":
+            return 200, ok, {"value": self._categories(QUEUES)}
         for resource in (KV_DEV, WS, ST, SOLUTION):
             if p == f"{resource}/providers/Microsoft.Insights/diagnosticSettings":
                 return 200, ok, {"value": []}
@@ -417,6 +427,12 @@ class Recorded:
             WS: [("Audit", "Logs")],
             ST: [("Transaction", "Metrics")],
             SOLUTION: [],
+            QUEUES: [
+                ("StorageRead", "Logs"),
+                ("StorageWrite", "Logs"),
+                ("StorageDelete", "Logs"),
+                ("Transaction", "Metrics"),
+            ],
         }[resource]
         return [
             {

@@ -94,7 +94,7 @@ def test_collected_snapshot_is_judged(collected: tuple[Path, si.Recorded, si.Fak
         "azure-entra-diagnostic-setting": {"Entra ID": "pass"},
         "azure-entra-graph-activity": {"Entra ID": "pass"},
         "azure-keyvault-logging": {si.KV: "pass", si.KV_DEV: "fail"},
-        "azure-resource-logging": {si.S: "pass", si.KV_DEV: "fail", si.WS: "fail"},
+        "azure-resource-logging": {si.S: "pass", si.KV_DEV: "fail", si.WS: "fail", si.QUEUES: "fail"},
         "azure-workspace-retention": {si.WS: "pass"},
         "azure-table-retention": {si.WS: "pass"},
         "azure-workspace-daily-cap": {si.WS: "pass"},
@@ -113,6 +113,7 @@ def test_collected_snapshot_is_judged(collected: tuple[Path, si.Recorded, si.Fak
         assert verdicts(findings, check) == wanted, check
     logging = next(f for f in findings if f.check.id == "azure-resource-logging" and f.subject == si.S)
     assert "kv-prod" in logging.evidence and "vm1-nic" not in logging.evidence  # no resource logs to send
+    assert "stlogarchive/blobServices/default" in logging.evidence  # a storage service, not in any inventory
     alerts = verdicts(findings, "azure-activity-log-alerts")
     assert alerts[DENIED] == "unknown"
     assert f"{si.S} :: Microsoft.OperationalInsights/workspaces/delete" not in alerts  # watched through anyOf
@@ -122,7 +123,13 @@ def test_collected_snapshot_is_judged(collected: tuple[Path, si.Recorded, si.Fak
         f"{si.KV} :: vault-audit": "pass",
         "/providers/microsoft.aadiam :: entra-to-law": "pass",
         f"{si.HEALTH} :: health": "pass",
+        **{f"{si.ST}/{s}/default :: storage-audit": "pass" for s in ("blobServices", "tableServices", "fileServices")},
     }
+    queues = next(f for f in findings if f.subject == si.QUEUES)
+    assert (
+        queues.evidence == "microsoft.storage/storageaccounts/queueservices offers resource logs; no setting sends them"
+    )
+    assert f"--resource {si.QUEUES} " in queues.fix
     ual = next(f for f in findings if f.check.id == "m365-ual-enabled")
     assert ual.provenance[0].session is not None and ual.provenance[0].endpoint.endswith("/InvokeCommand")
     assert ual.provenance[0].identity == "analyst@contoso.example"

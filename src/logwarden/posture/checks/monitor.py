@@ -29,7 +29,7 @@ from logwarden.posture.snapshot.model import (
     Resource,
     Snapshot,
 )
-from logwarden.posture.snapshot.wire import parent_of, subscription_of
+from logwarden.posture.snapshot.wire import parent_of, subscription_of, type_of
 
 ACTIVITY_CATEGORIES = ("Administrative", "Security", "Policy", "Alert")
 ENTRA_CATEGORIES = (
@@ -203,43 +203,55 @@ def _supports_settings(snap: Snapshot, resource_id: str) -> bool | None:
     )
 
 
+def _logged_resources(snap: Snapshot) -> list[tuple[str, str, str, tuple[Reading, ...]]]:
+    """Each resource that may have resource logs: id, name, type and the readings that name
+    it. The inventory's, and the sub-resources whose settings were read although no
+    inventory lists them (a storage account's blob, queue, table and file services keep their
+    own diagnostic settings)."""
+    found: dict[str, tuple[str, str, str, tuple[Reading, ...]]] = {
+        r.id.lower(): (r.id, r.name, r.type, (reading,)) for r, reading in _resources(snap)
+    }
+    for kind in (Kind.diagnostic_settings, Kind.diagnostic_categories):
+        for reading in snap.of(kind):
+            scope = reading.scope.rstrip("/")
+            low = scope.lower()
+            at = low.rfind("/providers/")
+            if low.startswith("/subscriptions/") and at > 0 and not low.endswith(SENTINEL_HEALTH.lower()):
+                name = "/".join(scope[at + len("/providers/") :].split("/")[2:])  # st/blobServices/default
+                found.setdefault(low, (scope, name, type_of(scope), ()))
+    return [found[k] for k in sorted(found)]
+
+
 @check("azure-resource-logging")
 def resource_logging(snap: Snapshot, options: Options) -> Iterator[Outcome]:
     if not any(r.ok for r in snap.of(Kind.inventory)):
         yield missing("resources", "the resource inventory (`az resource list`, or collect)")
     passed: dict[str, list[str]] = defaultdict(list)
     unclear: dict[str, list[str]] = defaultdict(list)
-    for resource, reading in _resources(snap):
-        sub = f"/subscriptions/{resource.subscription_id}"
-        found, ok, _ = settings_at(snap, resource.id)
+    for ident, name, kind, evidence in _logged_resources(snap):
+        sub = f"/subscriptions/{subscription_of(ident)}"
+        found, ok, _ = settings_at(snap, ident)
         if any(_sends(s) for s in found):
-            passed[sub].append(resource.name)
+            passed[sub].append(name)
             continue
-        supported = _supports_settings(snap, resource.id)
+        supported = _supports_settings(snap, ident)
         if supported is False:
             continue  # the resource type has no resource logs
         if ok and supported:
-            yield Outcome(
-                resource.id,
-                Verdict.failed,
-                f"{resource.type} offers resource logs; no setting sends them",
-                (reading, *ok),
-                {"resource": resource.id},
-            )
+            why = f"{kind} offers resource logs; no setting sends them"
+            yield Outcome(ident, Verdict.failed, why, (*evidence, *ok), {"resource": ident})
         else:
-            unclear[sub].append(resource.name)
+            unclear[sub].append(name)
     for sub in sorted(set(passed) | set(unclear)):
         if passed[sub]:
-            yield Outcome(
-                sub, Verdict.passed, f"{len(passed[sub])} resources send resource logs: {listed(passed[sub], 5)}"
-            )
+            said = f"{len(passed[sub])} resources send resource logs: {listed(passed[sub], 5)}"
+            yield Outcome(sub, Verdict.passed, said)
         if unclear[sub]:
-            yield Outcome(
-                sub,
-                Verdict.unknown,
-                f"{len(unclear[sub])} resources whose diagnostic settings or "
-                f"supported categories are not in the snapshot: {listed(unclear[sub], 5)}",
+            said = (
+                f"{len(unclear[sub])} resources whose diagnostic settings or supported categories are not in "
+                f"the snapshot: {listed(unclear[sub], 5)}"
             )
+            yield Outcome(sub, Verdict.unknown, said)
 
 
 def _vault_logged(setting: DiagnosticSetting) -> bool:

@@ -22,6 +22,7 @@ from logwarden.posture.snapshot.file import SnapshotFile
 from logwarden.posture.snapshot.model import SENTINEL_HEALTH, TENANT_SCOPE, Kind
 from logwarden.posture.snapshot.wire import subscription_of
 
+STORAGE_SERVICES = ("blobServices", "queueServices", "tableServices", "fileServices")
 EXCHANGE_KINDS = (
     Kind.admin_audit_log_config,
     Kind.organization_config,
@@ -83,6 +84,9 @@ def collect(
             if i % 25 == 1:
                 say(f"Subscription {n}/{len(subscriptions)} {sub}: diagnostic settings of resource {i}/{len(mine)}")
             storage_ids |= _destinations(monitor.resource_settings(str(resource["id"])))
+            if str(resource.get("type", "")).lower() == "microsoft.storage/storageaccounts":
+                for service in STORAGE_SERVICES:  # blob reads and deletes are logged per service
+                    monitor.resource_settings(f"{resource['id']}/{service}/default")
 
     say("Entra ID diagnostic settings...")
     storage_ids |= _destinations(read_entra(recorder))

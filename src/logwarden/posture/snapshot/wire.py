@@ -127,3 +127,13 @@ def resource_group(resource_id: str) -> str:
     parts = resource_id.split("/")
     lowered = [p.lower() for p in parts]
     return parts[lowered.index("resourcegroups") + 1] if "resourcegroups" in lowered[:-1] else ""
+
+
+def type_of(resource_id: str) -> str:
+    """The resource type an ARM id names, lower case: `.../providers/Microsoft.Storage/
+    storageAccounts/st/blobServices/default` is microsoft.storage/storageaccounts/blobservices."""
+    at = resource_id.lower().rfind("/providers/")
+    if at < 0:
+        return ""
+    parts = resource_id[at + len("/providers/") :].split("/")
+    return "/".join([parts[0], *parts[1::2]]).lower()
