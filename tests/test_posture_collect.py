@@ -146,7 +146,7 @@ def test_cli_round_trip_and_formats(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     with si.stand_in(tmp_path) as (base, cert, recorded):
         endpoints = Endpoints(arm=base, graph=base, exchange=base, client_options={"connection_verify": str(cert)})
         monkeypatch.setattr("logwarden.posture.cli.connect", lambda: (si.FakeCredential(), endpoints))
-        done = runner.invoke(app, ["posture", "collect", "--out", str(tmp_path / "snap")])
+        done = runner.invoke(app, ["posture", "collect", "--out", str(tmp_path / "snap"), "--workers", "2"])
     assert done.exit_code == 0, done.output
     assert "readings" in done.output and "as analyst@contoso.example" in done.output
     assert recorded.unexpected == []

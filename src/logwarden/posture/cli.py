@@ -66,6 +66,9 @@ def collect_command(
         str | None, typer.Option("--tenant-id", help="Tenant for the Exchange settings (default: the token's).")
     ] = None,
     m365: Annotated[bool, typer.Option("--m365/--no-m365", help="Read the Microsoft 365 audit settings too.")] = True,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=16, help="Resources whose diagnostic settings are read at a time.")
+    ] = 4,
 ) -> None:
     """Read the logging settings with your Azure credentials (read-only calls) into a snapshot
     folder: every answer as the service sent it, with when, where and as whom it was read."""
@@ -77,7 +80,7 @@ def collect_command(
     credential, endpoints = connect()
     try:
         with _progress("Signing in...") as say:
-            snap = collect(credential, endpoints, subscription, tenant_id, m365, say)
+            snap = collect(credential, endpoints, subscription, tenant_id, m365, say, workers)
     except ClientAuthenticationError as exc:
         err.print(Text(f"cannot sign in to Azure: {' '.join(str(exc).split())[:500]}"))
         raise typer.Exit(2) from exc
