@@ -57,7 +57,8 @@ def test_real_scubagear_snapshots() -> None:
     }
     off = next(f for f in run(snapshot) if f.subject.startswith("sct-"))
     assert "cannot tell" in off.evidence and "Security & Compliance" in off.evidence
-    assert "UnifiedAuditLogFirstOptInDate is empty" in off.evidence
+    assert "UnifiedAuditLogFirstOptInDate is empty: it may never have been on" in off.evidence
+    assert "last changed 2022-11-25T15:15:38Z" in off.evidence  # WhenChangedUTC, /Date(1669389338000)/
     assert off.fix == ""  # nothing to fix until it is known to be off
 
     said_exo = verdicts(run(load([CONFIG], ExchangeSession.exchange_online)), "m365-ual-enabled")

@@ -130,6 +130,8 @@ def test_collected_snapshot_is_judged(collected: tuple[Path, si.Recorded, si.Fak
         queues.evidence == "microsoft.storage/storageaccounts/queueservices offers resource logs; no setting sends them"
     )
     assert f"--resource {si.QUEUES} " in queues.fix
+    retention = next(f for f in findings if f.check.id == "m365-audit-retention")
+    assert retention.evidence.startswith("no licence with M365_ADVANCED_AUDITING (SPE_E3)")
     ual = next(f for f in findings if f.check.id == "m365-ual-enabled")
     assert ual.provenance[0].session is not None and ual.provenance[0].endpoint.endswith("/InvokeCommand")
     assert ual.provenance[0].identity == "analyst@contoso.example"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from logwarden.outputs.alerts import iso_utc
 from logwarden.posture.checks.common import TENANT, listed, missing, tenant_readings
 from logwarden.posture.checks.engine import Options, Outcome, Verdict, check
 from logwarden.posture.snapshot.model import (
@@ -41,10 +42,12 @@ def _ual(config: AdminAuditLogConfig, reading: Reading) -> Outcome:
         return Outcome(subject, Verdict.passed, "UnifiedAuditLogIngestionEnabled = True", (reading,))
     if config.ual_enabled is None:
         return Outcome(subject, Verdict.unknown, "UnifiedAuditLogIngestionEnabled is missing or unreadable", (reading,))
-    never = " UnifiedAuditLogFirstOptInDate is empty: it may never have been on." if config.first_opt_in is None else ""
+    note = " UnifiedAuditLogFirstOptInDate is empty: it may never have been on." if config.first_opt_in is None else ""
+    if config.when_changed:  # a recent change to a False is what an intruder leaves
+        note += f" The configuration last changed {iso_utc(config.when_changed)}."
     if session is ExchangeSession.exchange_online:
         return Outcome(
-            subject, Verdict.failed, "UnifiedAuditLogIngestionEnabled = False (Exchange Online)." + never, (reading,)
+            subject, Verdict.failed, "UnifiedAuditLogIngestionEnabled = False (Exchange Online)." + note, (reading,)
         )
     where = (
         "it was read through Security & Compliance PowerShell, where it always reads False"
@@ -57,7 +60,7 @@ def _ual(config: AdminAuditLogConfig, reading: Reading) -> Outcome:
         Verdict.unknown,
         f"UnifiedAuditLogIngestionEnabled = False, but the snapshot cannot tell: {where}. Read it again in an "
         "Exchange Online session (or with `logwarden posture collect`), or pass --exchange-session exchange-online "
-        "if that is where it came from." + never,
+        "if that is where it came from." + note,
         (reading,),
     )
 
@@ -118,17 +121,17 @@ def audit_retention(snap: Snapshot, options: Options) -> Iterator[Outcome]:
     if minimum <= STANDARD_RETENTION_DAYS:
         yield Outcome(TENANT, Verdict.passed, f"Audit (Standard) keeps {STANDARD_RETENTION_DAYS} days >= {minimum}")
         return
-    skus = snap.of(Kind.subscribed_skus)
-    usable = [r for r in skus if r.ok]
+    usable = [r for r in snap.of(Kind.subscribed_skus) if r.ok]
+    licences = [s for r in usable for s in r.items if isinstance(s, SubscribedSku)]
     premium: bool | None = None
     if usable:
-        plans = {p for r in usable for s in r.items if isinstance(s, SubscribedSku) for p in s.plans}
-        premium = "M365_ADVANCED_AUDITING" in plans
+        premium = any("M365_ADVANCED_AUDITING" in s.plans for s in licences)
     if premium is False:
         yield Outcome(
             TENANT,
             Verdict.failed,
-            f"no licence with M365_ADVANCED_AUDITING: Audit (Standard) keeps {STANDARD_RETENTION_DAYS} days, "
+            f"no licence with M365_ADVANCED_AUDITING ({listed([s.part_number or '?' for s in licences]) or 'none'}): "
+            f"Audit (Standard) keeps {STANDARD_RETENTION_DAYS} days, "
             f"under the minimum of {minimum}",
             tuple(usable),
         )

@@ -99,6 +99,7 @@ def log_storage_immutable(snap: Snapshot, options: Options) -> Iterator[Outcome]
                 said.append(
                     f"{c.name}: no time-based retention policy"
                     + (" (version-level WORM on; its policy is not in the snapshot)" if c.version_worm else "")
+                    + (" (a legal hold keeps what it holds until it is cleared)" if c.legal_hold else "")
                 )
             elif (c.policy_state or "").lower() != "locked":
                 said.append(f"{c.name}: policy {c.policy_state} (an unlocked policy can be deleted)")
@@ -133,7 +134,8 @@ def log_storage_soft_delete(snap: Snapshot, options: Options) -> Iterator[Outcom
             yield Outcome(account, Verdict.failed, f"{' and '.join(gaps)} off", ok, fill)
         else:
             days = f" ({service.delete_retention_days} days)" if service.delete_retention_days else ""
-            yield Outcome(account, Verdict.passed, f"blob and container soft delete on{days}", ok)
+            versions = "; blob versioning on" if service.versioning else ""
+            yield Outcome(account, Verdict.passed, f"blob and container soft delete on{days}{versions}", ok)
 
 
 @check("azure-log-storage-private")
@@ -162,7 +164,9 @@ def log_storage_private(snap: Snapshot, options: Options) -> Iterator[Outcome]:
         elif found.allow_blob_public_access is None:
             yield Outcome(account, Verdict.unknown, "allowBlobPublicAccess is not in the snapshot", evidence)
         else:
-            yield Outcome(account, Verdict.passed, "allowBlobPublicAccess = false", evidence)
+            network = f"; public network access {found.public_network_access}" if found.public_network_access else ""
+            network += f", default action {found.default_action}" if found.default_action else ""
+            yield Outcome(account, Verdict.passed, f"allowBlobPublicAccess = false{network}", evidence)
 
 
 def _activity_accounts(snap: Snapshot) -> list[str]:

@@ -143,7 +143,6 @@ class DiagnosticSetting:
     workspace_id: str | None
     storage_account_id: str | None
     event_hub_rule_id: str | None
-    event_hub_name: str | None
     partner_id: str | None
 
     def destinations(self) -> list[str]:
@@ -256,7 +255,6 @@ class AdminAuditLogConfig:
     organisation: str | None
     ual_enabled: bool | None
     first_opt_in: datetime | None
-    admin_audit_enabled: bool | None
     when_changed: datetime | None
 
 
@@ -277,7 +275,6 @@ class RetentionPolicy:
     name: str
     duration: str | None
     enabled: bool | None
-    priority: int | None
     record_types: tuple[str, ...]
     operations: tuple[str, ...]
     user_ids: tuple[str, ...]

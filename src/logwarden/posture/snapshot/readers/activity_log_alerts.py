@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from logwarden.posture.snapshot.model import ActivityLogAlert, AlertCondition, Kind
-from logwarden.posture.snapshot.readers.base import Shape, names, of_type, required
+from logwarden.posture.snapshot.readers.base import Shape, inner, names, of_type, required
 from logwarden.posture.snapshot.wire import flag, flat, subscription_of, text
 
 
@@ -20,7 +20,7 @@ def _condition(obj: Any) -> AlertCondition | None:
 
 def _parse(obj: dict[str, Any]) -> ActivityLogAlert:
     ident = required(obj, "id")
-    condition = flat(obj["condition"]) if isinstance(obj.get("condition"), dict) else {}
+    condition = inner(obj, "condition")
     all_of: list[AlertCondition] = []
     any_of: list[tuple[AlertCondition, ...]] = []
     for entry in condition.get("allof") or []:

@@ -25,7 +25,6 @@ def _parse(obj: dict[str, Any]) -> AdminAuditLogConfig:
         organisation=text(obj, "organizationalunitroot", "organizationid"),
         ual_enabled=flag(obj.get("unifiedauditlogingestionenabled")),
         first_opt_in=moment(obj.get("unifiedauditlogfirstoptindate")),
-        admin_audit_enabled=flag(obj.get("adminauditlogenabled")),
         when_changed=moment(obj.get("whenchangedutc") or obj.get("whenchanged")),
     )
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from logwarden.posture.snapshot.model import Kind
+from logwarden.posture.snapshot.wire import flat
 
 
 @dataclass(frozen=True)
@@ -46,3 +47,13 @@ def of_type(resource_type: str, *fields: str) -> Callable[[dict[str, Any]], bool
         return arm_type(obj) == resource_type and (not fields or any(f in obj for f in fields))
 
     return claims
+
+
+def inner(obj: dict[str, Any], *names: str) -> dict[str, Any]:
+    """The first of `names` that holds an object, flattened (REST and `az` name some
+    differently: `networkAcls` / `networkRuleSet`); empty when none does."""
+    for name in names:
+        value = obj.get(name)
+        if isinstance(value, dict):
+            return flat(value)
+    return {}

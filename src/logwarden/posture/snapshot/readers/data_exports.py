@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from logwarden.posture.snapshot.model import DataExport, Kind
-from logwarden.posture.snapshot.readers.base import Shape, arm_type, names, required
-from logwarden.posture.snapshot.wire import flag, flat, parent_of, text
+from logwarden.posture.snapshot.readers.base import Shape, arm_type, inner, names, required
+from logwarden.posture.snapshot.wire import flag, parent_of, text
 
 
 def _parse(obj: dict[str, Any]) -> DataExport:
     ident = required(obj, "id")
-    destination = flat(obj["destination"]) if isinstance(obj.get("destination"), dict) else {}
+    destination = inner(obj, "destination")
     return DataExport(
         id=ident,
         name=text(obj, "name") or ident.rsplit("/", 1)[-1],

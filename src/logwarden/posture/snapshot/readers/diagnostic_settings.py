@@ -39,7 +39,6 @@ def _parse(obj: dict[str, Any]) -> DiagnosticSetting:
         workspace_id=text(obj, "workspaceid"),
         storage_account_id=text(obj, "storageaccountid"),
         event_hub_rule_id=text(obj, "eventhubauthorizationruleid"),
-        event_hub_name=text(obj, "eventhubname"),
         partner_id=text(obj, "marketplacepartnerid"),
     )
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from logwarden.posture.snapshot.model import TENANT_SCOPE, Kind, RetentionPolicy
 from logwarden.posture.snapshot.readers.base import Shape, names, required
-from logwarden.posture.snapshot.wire import flag, text, whole
+from logwarden.posture.snapshot.wire import flag, text
 
 
 def _parse(obj: dict[str, Any]) -> RetentionPolicy:
@@ -15,7 +15,6 @@ def _parse(obj: dict[str, Any]) -> RetentionPolicy:
         name=text(obj, "name", "identity") or required(obj, "guid"),
         duration=text(obj, "retentionduration"),
         enabled=flag(obj.get("enabled")),
-        priority=whole(obj.get("priority")),
         record_types=names(obj.get("recordtypes")),
         operations=names(obj.get("operations")),
         user_ids=names(obj.get("userids")),

@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from logwarden.posture.snapshot.model import Kind, Workspace
-from logwarden.posture.snapshot.readers.base import Shape, of_type, required
-from logwarden.posture.snapshot.wire import flat, number, subscription_of, text, whole
+from logwarden.posture.snapshot.readers.base import Shape, inner, of_type, required
+from logwarden.posture.snapshot.wire import number, subscription_of, text, whole
 
 
 def _parse(obj: dict[str, Any]) -> Workspace:
-    capping = flat(obj["workspacecapping"]) if isinstance(obj.get("workspacecapping"), dict) else {}
+    capping = inner(obj, "workspacecapping")
     ident = required(obj, "id")
     return Workspace(
         id=ident,
