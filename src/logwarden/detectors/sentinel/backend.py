@@ -44,7 +44,7 @@ from sigma.types import (
 )
 
 from logwarden.detectors.sentinel import schema
-from logwarden.detectors.sigma.compiler import UnsupportedRule
+from logwarden.detectors.sigma.compiler import COMPARE, UnsupportedRule
 from logwarden.detectors.sigma.fieldmap import FieldRef, resolve
 from logwarden.store.tables import RAW_COLUMN, SETTING_CHILD, Table
 
@@ -326,20 +326,13 @@ class SentinelBackend(KustoBackend):
         assert isinstance(cond.value, SigmaNumber)
         return f"todouble({self.escape_and_quote_field(cond.field)}) == {float(cond.value.number)!r}"
 
-    _COMPARE: ClassVar[dict[Any, str]] = {
-        SigmaCompareExpression.CompareOperators.LT: "<",
-        SigmaCompareExpression.CompareOperators.LTE: "<=",
-        SigmaCompareExpression.CompareOperators.GT: ">",
-        SigmaCompareExpression.CompareOperators.GTE: ">=",
-    }
-
     def convert_condition_field_compare_op_val(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str:
         value = cond.value
         assert isinstance(value, SigmaCompareExpression)
         number = float(value.number.number)
-        return f"todouble({self.escape_and_quote_field(cond.field)}) {self._COMPARE[value.op]} {number!r}"
+        return f"todouble({self.escape_and_quote_field(cond.field)}) {COMPARE[value.op]} {number!r}"
 
     def convert_condition_field_eq_val_bool(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState

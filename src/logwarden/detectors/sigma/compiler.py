@@ -56,7 +56,8 @@ class Predicate:
     params: list[Any] = field(default_factory=list)
 
 
-_COMPARE = {
+# Sigma's comparison modifiers; SQL and KQL write them alike.
+COMPARE = {
     SigmaCompareExpression.CompareOperators.LT: "<",
     SigmaCompareExpression.CompareOperators.LTE: "<=",
     SigmaCompareExpression.CompareOperators.GT: ">",
@@ -231,7 +232,7 @@ class Compiler:
         if isinstance(value, SigmaNumber):
             return self._on_value(ref, "TRY_CAST({v} AS DOUBLE) = ?", [float(value.number)])
         if isinstance(value, SigmaCompareExpression):
-            op = _COMPARE[value.op]
+            op = COMPARE[value.op]
             return self._on_value(ref, f"TRY_CAST({{v}} AS DOUBLE) {op} ?", [float(value.number.number)])
         if isinstance(value, SigmaRegularExpression):
             flags = "".join(sorted(_RE_FLAGS[f] for f in value.flags))
