@@ -109,6 +109,7 @@ def test_every_hand_export_shape() -> None:
     assert alerts[SUB] == "pass"  # the enabled diagnosticSettings/delete alert
     assert alerts[f"{SUB} :: Microsoft.Authorization/locks/delete"] == "fail"  # only in a disabled alert
     assert alerts[f"{SUB} :: category ServiceHealth"] == "fail"
+    assert alerts[f"{SUB} :: Microsoft.Storage/storageAccounts/delete"] == "fail"  # scoped to one resource group
     tables = next(f for f in findings if f.check.id == "azure-table-retention")
     assert "SigninLogs (30 d)" in tables.evidence and "SecurityEvent" not in tables.evidence
     bypass = next(f for f in findings if f.check.id == "m365-no-audit-bypass")

@@ -29,7 +29,7 @@ from logwarden.posture.snapshot.model import (
     Resource,
     Snapshot,
 )
-from logwarden.posture.snapshot.wire import parent_of, subscription_of, type_of
+from logwarden.posture.snapshot.wire import parent_of, same_id, subscription_of, type_of
 
 ACTIVITY_CATEGORIES = ("Administrative", "Security", "Policy", "Alert")
 ENTRA_CATEGORIES = (
@@ -290,11 +290,15 @@ def keyvault_logging(snap: Snapshot, options: Options) -> Iterator[Outcome]:
             )
 
 
-def _watches(alert: ActivityLogAlert, field: str, value: str) -> bool:
+def _watches(alert: ActivityLogAlert, field: str, value: str, subscription: str) -> bool:
+    """Enabled, scoped to the whole subscription (an alert scoped to one resource group misses
+    the rest), and matching `field == value` in allOf or in an anyOf group inside it."""
+
     def hit(conditions: tuple[AlertCondition, ...]) -> bool:
         return any(c.field == field and c.equals == value for c in conditions)
 
-    return alert.enabled and (hit(alert.all_of) or any(hit(group) for group in alert.any_of))
+    whole = not alert.scopes or any(same_id(s, subscription) for s in alert.scopes)
+    return alert.enabled and whole and (hit(alert.all_of) or any(hit(group) for group in alert.any_of))
 
 
 @check("azure-activity-log-alerts")
@@ -310,7 +314,7 @@ def activity_log_alerts(snap: Snapshot, options: Options) -> Iterator[Outcome]:
         wanted = [("operationname", op) for op in ALERT_OPERATIONS] + [("category", SERVICE_HEALTH)]
         covered = []
         for field, value in wanted:
-            if any(_watches(a, field, value.lower()) for a in alerts):
+            if any(_watches(a, field, value.lower(), sub) for a in alerts):
                 covered.append(value)
             else:
                 label = value if field == "operationname" else f"category {value}"

@@ -89,7 +89,8 @@ def log_storage_immutable(snap: Snapshot, options: Options) -> Iterator[Outcome]
             yield Outcome(
                 account,
                 Verdict.passed,
-                f"{listed([c.name for c in logs])}: locked time-based policy with protected append writes",
+                f"{listed([f'{c.name} ({c.policy_days} d)' for c in logs])}: locked time-based policy with "
+                "protected append writes",
                 tuple(readings),
             )
             continue

@@ -57,6 +57,11 @@ def _kept(table: Table, workspace_days: int | None) -> int | None:
     return workspace_days
 
 
+def _plan(table: Table) -> str:
+    """A plan other than Analytics, named: Basic and Auxiliary tables query less and differently."""
+    return f", {table.plan} plan" if table.plan and table.plan.lower() != "analytics" else ""
+
+
 @check("azure-table-retention")
 def table_retention(snap: Snapshot, options: Options) -> Iterator[Outcome]:
     found = workspaces(snap)
@@ -72,7 +77,7 @@ def table_retention(snap: Snapshot, options: Options) -> Iterator[Outcome]:
             (t for t in tables if (_kept(t, ws.retention_days) or 0) < options.min_retention_days), key=lambda t: t.name
         )
         if short:
-            shown = [f"{t.name} ({_kept(t, ws.retention_days)} d)" for t in short]
+            shown = [f"{t.name} ({_kept(t, ws.retention_days)} d{_plan(t)})" for t in short]
             fill = {"table": short[0].id, "days": str(options.min_retention_days)}
             yield Outcome(
                 ws.id,
