@@ -4,6 +4,7 @@ data exports write to. Immutability, soft delete, public access and delete locks
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TypeVar
 
 from logwarden.posture.checks.common import inventoried, listed, missing, read_at, read_one
 from logwarden.posture.checks.engine import Options, Outcome, Verdict, check
@@ -22,6 +23,7 @@ from logwarden.posture.snapshot.model import (
 from logwarden.posture.snapshot.wire import resource_group, subscription_of
 
 _LOCKING = {"cannotdelete", "readonly"}
+T = TypeVar("T")
 
 
 def log_accounts(snap: Snapshot) -> list[str]:
@@ -41,6 +43,18 @@ def _none(snap: Snapshot) -> Iterator[Outcome]:
         yield Outcome("log storage", Verdict.not_applicable, "no diagnostic setting or data export writes to storage")
     else:
         yield missing("log storage", "any diagnostic setting (which storage accounts receive logs)")
+
+
+def _per_account(
+    snap: Snapshot, accounts: list[str], kind: Kind, cls: type[T], what: str
+) -> Iterator[Outcome | tuple[str, T, tuple[Reading, ...]]]:
+    """For each account, its one object of `kind` with the readings behind it, or the
+    outcome that says why there is none."""
+    if not accounts:
+        yield from _none(snap)
+    for account in accounts:
+        read = read_one(snap, kind, account, cls, what)
+        yield read if isinstance(read, Outcome) else (account, *read)
 
 
 def _merged(snap: Snapshot, account: str) -> tuple[list[Container], list[Reading]]:
@@ -113,15 +127,12 @@ def log_storage_immutable(snap: Snapshot, options: Options) -> Iterator[Outcome]
 
 @check("azure-log-storage-soft-delete")
 def log_storage_soft_delete(snap: Snapshot, options: Options) -> Iterator[Outcome]:
-    accounts = log_accounts(snap)
-    if not accounts:
-        yield from _none(snap)
-    for account in accounts:
-        read = read_one(snap, Kind.blob_services, account, BlobService, "the account's blob service properties")
-        if isinstance(read, Outcome):
-            yield read
+    what = "the account's blob service properties"
+    for got in _per_account(snap, log_accounts(snap), Kind.blob_services, BlobService, what):
+        if isinstance(got, Outcome):
+            yield got
             continue
-        service, ok = read
+        account, service, ok = got
         fill = {"name": account.rsplit("/", 1)[-1]}
         gaps = [
             what
@@ -141,15 +152,12 @@ def log_storage_soft_delete(snap: Snapshot, options: Options) -> Iterator[Outcom
 
 @check("azure-log-storage-private")
 def log_storage_private(snap: Snapshot, options: Options) -> Iterator[Outcome]:
-    accounts = log_accounts(snap)
-    if not accounts:
-        yield from _none(snap)
-    for account in accounts:
-        read = read_one(snap, Kind.storage_accounts, account, StorageAccount, "the storage account's properties")
-        if isinstance(read, Outcome):
-            yield read
+    what = "the storage account's properties"
+    for got in _per_account(snap, log_accounts(snap), Kind.storage_accounts, StorageAccount, what):
+        if isinstance(got, Outcome):
+            yield got
             continue
-        found, readings = read
+        account, found, readings = got
         containers, container_readings = _merged(snap, account)
         public = [c.name for c in containers if (c.public_access or "none").lower() != "none"]
         evidence = tuple(readings) + tuple(container_readings)
@@ -182,15 +190,12 @@ def _activity_accounts(snap: Snapshot) -> list[str]:
 
 @check("azure-activity-log-storage-cmk")
 def activity_log_storage_cmk(snap: Snapshot, options: Options) -> Iterator[Outcome]:
-    accounts = _activity_accounts(snap)
-    if not accounts:
-        yield from _none(snap)
-    for account in accounts:
-        read = read_one(snap, Kind.storage_accounts, account, StorageAccount, "the storage account's properties")
-        if isinstance(read, Outcome):
-            yield read
+    what = "the storage account's properties"
+    for got in _per_account(snap, _activity_accounts(snap), Kind.storage_accounts, StorageAccount, what):
+        if isinstance(got, Outcome):
+            yield got
             continue
-        found, readings = read
+        account, found, readings = got
         source = found.key_source or ""
         fill = {"name": found.name, "resource group": resource_group(found.id)}
         if source.lower() == "microsoft.keyvault":
