@@ -4,12 +4,14 @@ export rules."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TypeVar
 
-from logwarden.posture.checks.common import listed, missing, read_at
+from logwarden.posture.checks.common import Found, listed, missing, read_at
 from logwarden.posture.checks.engine import Options, Outcome, Verdict, check
 from logwarden.posture.snapshot.model import DataExport, Kind, Reading, Snapshot, Table, Workspace
 from logwarden.posture.snapshot.wire import resource_group
 
+T = TypeVar("T")
 _STOPPED = {"overquota", "subscriptionsuspended", "forceoff"}  # RespectQuota is the normal state
 
 
@@ -48,6 +50,19 @@ def workspace_retention(snap: Snapshot, options: Options) -> Iterator[Outcome]:
             yield Outcome(ws.id, Verdict.passed, f"retention {days} days", (reading,))
 
 
+def _per_workspace(
+    snap: Snapshot, kind: Kind, cls: type[T], what: str
+) -> Iterator[Outcome | tuple[Workspace, Reading, Found[T]]]:
+    """For each workspace, what was read of `kind` under it, or the outcome that says why
+    nothing was."""
+    found = workspaces(snap)
+    if not found:
+        yield from _none(snap)
+    for ws, ws_reading in found:
+        read = read_at(snap, kind, ws.id, cls, what)
+        yield read if isinstance(read, Outcome) else (ws, ws_reading, read)
+
+
 def _kept(table: Table, workspace_days: int | None) -> int | None:
     """Days a table keeps its rows in all (interactive plus long-term)."""
     if table.total_retention_days is not None and table.total_retention_days > 0:
@@ -64,14 +79,11 @@ def _plan(table: Table) -> str:
 
 @check("azure-table-retention")
 def table_retention(snap: Snapshot, options: Options) -> Iterator[Outcome]:
-    found = workspaces(snap)
-    if not found:
-        yield from _none(snap)
-    for ws, ws_reading in found:
-        read = read_at(snap, Kind.tables, ws.id, Table, "the workspace's tables")
-        if isinstance(read, Outcome):
-            yield read
+    for got in _per_workspace(snap, Kind.tables, Table, "the workspace's tables"):
+        if isinstance(got, Outcome):
+            yield got
             continue
+        ws, ws_reading, read = got
         tables, ok = read.items, read.readings
         short = sorted(
             (t for t in tables if (_kept(t, ws.retention_days) or 0) < options.min_retention_days), key=lambda t: t.name
@@ -116,14 +128,11 @@ def daily_cap(snap: Snapshot, options: Options) -> Iterator[Outcome]:
 
 @check("azure-workspace-data-export")
 def data_export(snap: Snapshot, options: Options) -> Iterator[Outcome]:
-    found = workspaces(snap)
-    if not found:
-        yield from _none(snap)
-    for ws, _ in found:
-        read = read_at(snap, Kind.data_exports, ws.id, DataExport, "the workspace's data export rules")
-        if isinstance(read, Outcome):
-            yield read
+    for got in _per_workspace(snap, Kind.data_exports, DataExport, "the workspace's data export rules"):
+        if isinstance(got, Outcome):
+            yield got
             continue
+        ws, _, read = got
         rules, ok = read.items, read.readings
         live = [e for e in rules if e.enabled is not False]
         if live:
