@@ -19,9 +19,14 @@ from logwarden.formats.framing.base import Batch, rechunk
 from logwarden.store.database import ROW_GROUP_ROWS, CaseDatabase, Session
 
 # Rows stored between commits. DuckDB keeps every Arrow batch a transaction read until it
-# commits, so commits bound the memory an ingest needs whatever the file's size; a whole
-# number of row groups per commit lets DuckDB write them straight to the file.
-ROWS_PER_COMMIT = 2 * ROW_GROUP_ROWS
+# commits, so commits bound the memory an ingest needs whatever the file's size; whole row
+# groups per commit let DuckDB write them straight to the file. One row group (about 70 MB of
+# records per loader) rather than two: 60 MB less at the peak, at no measurable cost.
+ROWS_PER_COMMIT = ROW_GROUP_ROWS
+# DuckDB's own memory while loading. The batches the loaders hold lie outside it, and storing
+# rows needs little of it: 500 MB rather than the case's 700 keeps an ingest of 1M records
+# (2.3 GB) at about 840 MB instead of 1 GB, at no measurable cost in speed.
+INGEST_MEMORY_LIMIT = "500MB"
 # A record this long (a whole export minified onto one line, say) gets more memory headroom.
 HUGE_RECORD = 8 << 20
 HUGE_RECORD_MEMORY_LIMIT = "4GB"
@@ -148,7 +153,9 @@ class LoaderPool:
         # The loaders are the parallelism: one DuckDB thread each, or they fight for the cores.
         self._db = db
         (self._threads_before,) = db.run("SELECT current_setting('threads')")[0]
+        (self._memory_before,) = db.run("SELECT current_setting('memory_limit')")[0]
         db.run("SET threads = 1")
+        db.run("SET memory_limit = ?", [INGEST_MEMORY_LIMIT])
         self._loaders = [Loader(db.session()) for _ in range(size)]
         self._todo: Queue[_Job | _Control | None] = Queue(size)
         self._done: Queue[object] = Queue()
@@ -209,6 +216,7 @@ class LoaderPool:
         for loader in self._loaders:
             loader.session.close()
         self._db.run("SET threads = ?", [self._threads_before])
+        self._db.run("SET memory_limit = ?", [self._memory_before])
 
     def _everywhere(self, method: Callable[[Loader], None]) -> None:
         barrier = threading.Barrier(len(self._loaders))
