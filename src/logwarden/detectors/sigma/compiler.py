@@ -191,12 +191,12 @@ class Compiler:
             return self._keyword(node.value)
         raise UnsupportedRule(f"condition element {type(node).__name__} is not supported")
 
-    def guard(self, node: Any) -> Predicate | None:
-        """The SQL of `guard_tree`: a scan tests the rest of its rules only on the records some
-        rule's guard lets through, so the JSON of a record no rule's operation matches is never
-        parsed."""
+    def guard(self, node: Any) -> tuple[Predicate, bool] | None:
+        """The SQL of `guard_tree`, and whether it is cheap: a scan tests the rest of its rules
+        only on the records some rule's guard lets through, so the JSON of a record no rule's
+        operation matches is never parsed."""
         found = guard_tree(self.table, node)
-        return self.compile(found[0]) if found else None
+        return (self.compile(found[0]), found[1]) if found else None
 
     # --- fields ------------------------------------------------------------------------------
 

@@ -47,6 +47,9 @@ class Alert:
 
 # Rules per scan: every detection rule on a table is tested in one pass over it.
 RULES_PER_SCAN = 200
+# A guard that lets through more than this share of a sample of the records is no prefilter.
+PERMISSIVE = 0.25
+SAMPLE_ROWS = 4_096
 
 # A match: the rule, its alert, the ARM operation's key and the matched event's own status.
 Match = tuple[CompiledRule, Alert, str | None, str | None]
@@ -76,9 +79,21 @@ def hunt(session: Session, rules: list[CompiledRule]) -> Iterator[Alert]:
     for table, table_rules in by_table.items():
         if not session.run(f'SELECT 1 FROM "{table}" LIMIT 1'):
             continue  # nothing to scan: planning a scan of many rules costs more than it
-        for start in range(0, len(table_rules), RULES_PER_SCAN):
-            chunk = table_rules[start : start + RULES_PER_SCAN]
-            yield from _per_operation(_scan(session, table, chunk, used, anchored, matched))
+        # Two scans. Rules whose guard is selective, and cheap (mostly the operation they name)
+        # or sparing a JSON parse: only the records some such guard lets through are tested.
+        # The rest test every record: one permissive guard would open the prefilter to every
+        # record for all the others, a rule whose guard is its own costly test (a regular
+        # expression, a CIDR) would run it twice behind one, and a rule with no guard would
+        # have every record's JSON parsed for all the others too.
+        selective = _selective(session, table, table_rules)
+        behind = [r for r in table_rules if id(r) in selective and (r.guard_cheap or _reads_json(r))]
+        direct = [r for r in table_rules if r not in behind]
+        matches: list[Match] = []
+        for group, prefilter in ((behind, True), (direct, False)):
+            for start in range(0, len(group), RULES_PER_SCAN):
+                chunk = group[start : start + RULES_PER_SCAN]
+                matches += _scan(session, table, chunk, used, anchored, matched, prefilter)
+        yield from _per_operation(matches)
     for rule in correlations:
         if rule.query is not None and matched & set(rule.uses) and set(rule.needs) <= matched:
             found: list[Match] = []
@@ -95,6 +110,27 @@ def hunt(session: Session, rules: list[CompiledRule]) -> Iterator[Alert]:
             yield from _per_operation(found)
 
 
+def _selective(session: Session, table: str, rules: list[CompiledRule]) -> set[int]:
+    """`id()`s of the rules whose guard lets through at most `PERMISSIVE` of a sample of the
+    table's records. Only how the rules are grouped into scans depends on it, never what they
+    find."""
+    guarded = [r for r in rules if r.guard is not None]
+    if not guarded:
+        return set()
+    counts = ", ".join(f"count(*) FILTER (WHERE coalesce({r.guard.sql}, false))" for r in guarded if r.guard)
+    params = [x for r in guarded if r.guard for x in r.guard.params]
+    sample = f'SELECT * FROM "{table}" USING SAMPLE reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (1)'
+    total, *passed = session.run(f"SELECT count(*), {counts} FROM ({sample})", params)[0]
+    return {id(r) for r, n in zip(guarded, passed, strict=True) if n <= PERMISSIVE * total}
+
+
+def _reads_json(rule: CompiledRule) -> bool:
+    """Whether the rule's predicate parses JSON (or reads the record as received) for a record."""
+    assert rule.predicate is not None
+    sql = rule.predicate.sql
+    return bool(path_tokens(sql)) or "lw_param(" in sql or f'"{RAW_COLUMN}"' in sql
+
+
 def _per_operation(matches: Iterable[Match]) -> Iterator[Alert]:
     """One alert per (rule, operation), from the most final event the rule matched, in time order."""
     kept: dict[tuple[str, str], tuple[CompiledRule, Alert, int]] = {}
@@ -106,7 +142,11 @@ def _per_operation(matches: Iterable[Match]) -> Iterator[Alert]:
         held = kept.get((rule.id, key))
         if held is None or rank(status) < held[2]:
             kept[(rule.id, key)] = (rule, alert, rank(status))
-    chosen = sorted([*single, *kept.values()], key=lambda held: held[1].time)
+    # In time order, ties by where the event was read: the same order however many scans found them.
+    chosen = sorted(
+        [*single, *kept.values()],
+        key=lambda held: (held[1].time, held[1].file or "", held[1].line or 0, held[1].record or 0),
+    )
     for rule, alert, _ in chosen:
         if rule.attempt_level and attempted_only(alert.outcome):
             yield replace(alert, level=rule.attempt_level)
@@ -121,8 +161,10 @@ def _scan(
     used: set[str],
     anchored: set[str],
     matched: set[str],
+    prefilter: bool,
 ) -> Iterator[Match]:
-    """One pass over `table` for `rules`: each JSON column a rule looks into is parsed once per
+    """One pass over `table` for `rules` (with `prefilter`, over the records their guards let
+    through): each JSON column a rule looks into is parsed once per
     record for every path any of them reads, then all predicates are tested on those values.
     The matches of rules in `used` (by correlations) go to the matches table; the outcomes of
     the operations that rules which alert, or are `anchored` on, matched are recorded; the ids
@@ -178,17 +220,19 @@ def _scan(
     extracted = "".join(", " + e for e in lists)
     documents_read = "".join(", " + e for e in bodies)
     guards = [r.guard for r in rules]
-    prefilter = ""
-    if all(g is not None for g in guards):
+    where = ""
+    if prefilter and all(g is not None for g in guards):
         known = [g for g in guards if g is not None]
         # Only records some rule's guard lets through are tested (and their JSON parsed) at all.
-        prefilter = " WHERE " + " OR ".join(f"coalesce({g.sql}, false)" for g in known)
+        where = " WHERE " + " OR ".join(f"coalesce({g.sql}, false)" for g in known)
         params = params + [x for g in known for x in g.params]
     # The tests are materialised with just the row id, so DuckDB computes each record's values
-    # once rather than once per rule; only the records that hit are read again for the alert.
+    # once rather than once per rule; only the records some rule hit are kept, and only they are
+    # read again for the alert.
     session.run(
-        f"CREATE OR REPLACE TEMP TABLE lw_scan AS SELECT t._RowId, [{tests}] AS hits "
-        f'FROM (SELECT *{documents_read} FROM (SELECT *{extracted} FROM "{table}" t{prefilter}) t) t',
+        f"CREATE OR REPLACE TEMP TABLE lw_scan AS SELECT * FROM (SELECT t._RowId, [{tests}] AS hits "
+        f'FROM (SELECT *{documents_read} FROM (SELECT *{extracted} FROM "{table}" t{where}) t) t) '
+        "WHERE list_bool_or(hits)",
         params,
     )
     anything = ", ".join(f"coalesce(bool_or(hits[{i}]), false)" for i in range(1, len(rules) + 1))

@@ -40,6 +40,7 @@ class CompiledRule:
     uses: tuple[str, ...] = ()  # a correlation's detection rules, by id
     needs: tuple[str, ...] = ()  # those of them that must all have matched for it to fire
     guard: Predicate | None = None  # a detection rule: plain-column tests every match passes
+    guard_cheap: bool = False  # the guard has no regular expression or CIDR test
 
     @property
     def runs(self) -> bool:
@@ -179,11 +180,12 @@ def compile_rule(rule: SigmaRule, source: str, pipeline: ProcessingPipeline | No
     except (UnmappedField, UnsupportedLogsource, UnsupportedRule, SigmaError) as exc:
         return replace(found, error=str(exc))
     predicate = Predicate(" OR ".join(p.sql for p in parts), [x for p in parts for x in p.params])
-    guard = None
+    guard, cheap = None, False
     if None not in guards:
         known = [g for g in guards if g is not None]
-        guard = Predicate(" OR ".join(g.sql for g in known), [x for g in known for x in g.params])
-    return replace(found, table=table.name, predicate=predicate, guard=guard)
+        guard = Predicate(" OR ".join(g.sql for g, _ in known), [x for g, _ in known for x in g.params])
+        cheap = all(c for _, c in known)
+    return replace(found, table=table.name, predicate=predicate, guard=guard, guard_cheap=cheap)
 
 
 def _correlation(rule: SigmaCorrelationRule, source: str, bases: dict[str, BaseRule], unresolved: str) -> CompiledRule:
