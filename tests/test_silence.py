@@ -415,3 +415,24 @@ def test_a_narrower_silence_is_folded_only_into_the_same_gap() -> None:
     whole = silent("table:AzureActivity", t + timedelta(minutes=2), None)
     (folded,) = _collapse([whole, stopped], parents)
     assert folded.source == "table:AzureActivity" and folded.covers == (f"activity:{STOPPED}",)
+
+
+def test_sources_the_posture_settings_promise_are_expected(exchange: Path) -> None:
+    """Hand-made posture exports (tests/fixtures/posture/hand) and the real ScubaGear settings:
+    the subscription's Activity Log, Entra's audit and sign-in logs and a Key Vault's audit log
+    are sent somewhere, so the case should hold them; it holds only the unified audit log."""
+    hand = Path(__file__).parent / "fixtures" / "posture" / "hand"
+    postures = ["--posture", str(hand), "--posture", str(SHARED_DATA / "config")]
+    done = CliRunner().invoke(app, ["silence", "--db", str(exchange), "--format", "jsonl", "--no-explain", *postures])
+    assert done.exit_code == 0, done.output
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    never = {r["source"]: r["evidence"] for r in rows if r["state"] == "NEVER_SEEN"}
+    vault = "/subscriptions/11111111-1111-1111-1111-111111111111/resourcegroups/app-rg/providers/microsoft.keyvault"
+    assert sorted(never) == [
+        "activity:11111111-1111-1111-1111-111111111111",
+        "entra:*",
+        f"resource:{vault}/vaults/kv-prod/AuditEvent",
+        "signin:*",
+    ]
+    assert never["activity:11111111-1111-1111-1111-111111111111"].startswith("diagnostic setting 'to-law' of")
+    assert "5 sources expected from the posture settings" in done.output

@@ -226,16 +226,37 @@ def _working(message: str) -> contextlib.AbstractContextManager[object]:
     return err.status(message) if err.is_terminal else contextlib.nullcontext()
 
 
-def _silence_config(config: Path | None, budget: str | None) -> Any:
-    """The silence configuration file with --budget over it; exit 2 with the reason when bad."""
+PostureOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--posture",
+        help="A posture snapshot or hand exports (repeatable): the sources its settings say should log are expected.",
+    ),
+]
+
+
+def _silence_config(config: Path | None, budget: str | None, posture: list[Path] | None = None) -> Any:
+    """The silence configuration file with --budget over it and the sources a posture snapshot
+    says should log; exit 2 with the reason when the file is bad."""
     from logwarden.detectors.silence.config import ConfigError, load_config
 
     try:
         settings = load_config(config)
-        return settings.with_budget(budget) if budget else settings
+        settings = settings.with_budget(budget) if budget else settings
     except (ConfigError, ValueError) as exc:
         err.print(Text(str(exc)))
         raise typer.Exit(2) from exc
+    if posture:
+        from logwarden.detectors.silence.expected import expected_sources
+        from logwarden.posture.snapshot.load import load as load_snapshot
+
+        snapshot = load_snapshot(list(posture))
+        for problem in snapshot.problems:
+            err.print(Text(f"posture: {problem}"), style="yellow")
+        promised = expected_sources(snapshot)
+        err.print(Text(f"{len(promised):,} sources expected from the posture settings"))
+        settings = settings.expecting(promised)
+    return settings
 
 
 def _moment(case: CaseDatabase, at: str | None) -> datetime:
@@ -257,7 +278,13 @@ def _moment(case: CaseDatabase, at: str | None) -> datetime:
 
 
 def _judge_silence(
-    db: Path, at: str | None, budget: str | None, config: Path | None, explain: bool, rules: list[Path] | None
+    db: Path,
+    at: str | None,
+    budget: str | None,
+    config: Path | None,
+    explain: bool,
+    rules: list[Path] | None,
+    posture: list[Path] | None = None,
 ) -> tuple[Any, Any]:
     """Open the case, read the configuration, optionally hunt for the tamper events that
     explain a silence, and judge every source."""
@@ -265,7 +292,7 @@ def _judge_silence(
     from logwarden.detectors.silence.judge import judge
     from logwarden.detectors.silence.sources import observe
 
-    settings = _silence_config(config, budget)
+    settings = _silence_config(config, budget, posture)
     with _open_existing(db) as case:
         moment = _moment(case, at)
         causes = []
@@ -289,13 +316,14 @@ def silence(
         bool, typer.Option("--explain/--no-explain", help="Name the tamper alerts (rule pack) behind each silence.")
     ] = True,
     rules: RulesOption = None,
+    posture: PostureOption = None,
     format: Annotated[AlertFormat | None, typer.Option("--format", help="table (on a terminal), jsonl, csv")] = None,
 ) -> None:
     """Sources that stopped (SILENT), thinned out (THINNED), lag (LATE) or never came (NEVER_SEEN),
     each judged against its own rhythm, with the tamper events that explain it."""
     from logwarden.outputs.silence import write_alert_table, write_csv, write_jsonl
 
-    result, settings = _judge_silence(db, at, budget, config, explain, rules)
+    result, settings = _judge_silence(db, at, budget, config, explain, rules, posture)
     chosen = _alert_format(format)
     if chosen is AlertFormat.jsonl:
         write_jsonl(sys.stdout, result.alerts)

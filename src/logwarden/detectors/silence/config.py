@@ -150,6 +150,8 @@ class SilenceConfig:
     budget_text: str = "1/week"
     classes: dict[str, ClassLimits] = field(default_factory=lambda: dict(_DEFAULT_CLASSES))
     expected: tuple[str, ...] = ()
+    # Where an expected source came from, when not this file (a posture snapshot, say).
+    expected_origin: tuple[tuple[str, str], ...] = ()
     groups: tuple[Group, ...] = ()
     schedules: tuple[Schedule, ...] = ()
     maintenance: tuple[Maintenance, ...] = ()
@@ -164,6 +166,18 @@ class SilenceConfig:
 
     def with_budget(self, text: str) -> SilenceConfig:
         return replace(self, budget_per_day=parse_budget(text), budget_text=text)
+
+    def expecting(self, sources: Iterable[tuple[str, str]]) -> SilenceConfig:
+        """These (source, why) expected too, besides the file's own."""
+        more = [(source, why) for source, why in sources if source not in self.expected]
+        return replace(
+            self,
+            expected=self.expected + tuple(source for source, _ in more),
+            expected_origin=self.expected_origin + tuple(more),
+        )
+
+    def why_expected(self, source: str) -> str:
+        return dict(self.expected_origin).get(source, f"configured as expected in {self.source}")
 
 
 def load_config(path: Path | None) -> SilenceConfig:

@@ -613,7 +613,7 @@ def _never_seen(config: SilenceConfig, sources: list[_Source], at: datetime) -> 
             out.append(
                 SilenceAlert(
                     "NEVER_SEEN", wanted, "high", None, None, None, None, 0.0, None, None,
-                    f"configured as expected in {config.source}, but no event up to {at:%Y-%m-%d %H:%M}Z{hint}",
+                    f"{config.why_expected(wanted)}, but no event up to {at:%Y-%m-%d %H:%M}Z{hint}",
                     config.budget_text,
                 )
             )  # fmt: skip
