@@ -131,6 +131,22 @@ def test_values_from_rules_reach_kql_only_as_literals(tmp_path: Path) -> None:
         assert value in result["strings"]
 
 
+def test_a_query_longer_than_sentinel_takes_is_not_exported(tmp_path: Path) -> None:
+    names = [f"MICROSOFT.EXAMPLE/RESOURCE{n:04d}/DELETE" for n in range(400)]
+    rule = {
+        "title": "Too long",
+        "id": str(uuid.uuid4()),
+        "logsource": {"product": "azure", "service": "activitylogs"},
+        "detection": {"s": {"operationName|endswith": names}, "condition": "s"},
+        "level": "low",
+    }
+    _write_rule(tmp_path, "long", rule)
+    found = export([tmp_path], None)
+    assert found.rules == ()
+    [skipped] = found.skipped
+    assert re.fullmatch(r"its query is \d+,\d{3} characters; Sentinel takes at most 10,000", skipped.reason)
+
+
 def test_exchange_parameters_are_looked_up_by_name(pack: Export) -> None:
     [k1] = [r for r in pack.rules if r.name == "Unified Audit Log Switched Off and Not Switched Back on"]
     assert 'LwParameters["unifiedauditlogingestionenabled"]' in k1.query

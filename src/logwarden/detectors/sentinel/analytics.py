@@ -142,6 +142,10 @@ def export(paths: Iterable[Path], placeholders: dict[str, list[str]] | None = No
         except (UnsupportedRule, UnmappedField, UnsupportedLogsource, SigmaError) as exc:
             skipped.append(Skipped(meta.id, meta.title, source, str(exc)))
             continue
+        if len(query.query) > queries.QUERY_LIMIT:
+            reason = f"its query is {len(query.query):,} characters; Sentinel takes at most {queries.QUERY_LIMIT:,}"
+            skipped.append(Skipped(meta.id, meta.title, source, reason))
+            continue
         try:
             tests = _tests(Path(source), meta.id, alerting[source])
         except UnsupportedRule as exc:

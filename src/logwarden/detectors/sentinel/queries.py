@@ -34,9 +34,10 @@ from logwarden.detectors.sigma.correlation import condition_text, field_for, fir
 from logwarden.detectors.sigma.fieldmap import resolve, table_for
 from logwarden.detectors.sigma.operations import OPERATIONS, OTHER, RANKS
 
-# How often the exported rules run, and the longest query period Sentinel allows.
+# How often the exported rules run, the longest query period Sentinel allows, and the longest query.
 FREQUENCY = timedelta(hours=1)
 MAX_PERIOD = timedelta(days=14)
+QUERY_LIMIT = 10_000
 
 # What an analyst reads first, per table, as the local alerts name it (operations.SUMMARY):
 # who, from where, on what, which operation, and the mailbox of an Exchange action.

@@ -17,7 +17,7 @@ from datetime import timedelta
 
 from logwarden.detectors.sentinel.analytics import AnalyticRule, TestEvents
 from logwarden.detectors.sentinel.backend import kql_string
-from logwarden.detectors.sentinel.queries import MAX_PERIOD
+from logwarden.detectors.sentinel.queries import MAX_PERIOD, QUERY_LIMIT
 from logwarden.detectors.silence.config import SilenceConfig
 from logwarden.detectors.silence.judge import Judgement, SourceState
 from logwarden.detectors.silence.sources import KINDS
@@ -42,7 +42,6 @@ _KEY_PARTS: dict[str, tuple[str, ...]] = {
 }
 _TABLES = {k.name: k.table for k in KINDS if k.name != "table"}
 _EXPORTED = ("AzureActivity", "AuditLogs", "OfficeActivity", "SigninLogs")
-QUERY_LIMIT = 10_000
 _NAMESPACE = uuid.UUID("0b4cf0a4-5d0e-4a57-8f0e-6a1c0f3b7e55")
 
 
