@@ -429,6 +429,7 @@ def test_silence_watch_lists_every_watched_source_with_its_learned_limit(small_t
         limit = math.ceil(source.worst_delay_h * 60) + int(config.limits(source.kind).latency.total_seconds() // 60)
         assert f'"{source.kind}", {json.dumps(key)}, {limit}m' in rule.query
     assert len(left_out) == len(judgement.sources) - len(watched)
+    assert all(": not watched (learning)" in r or "too quiet" in r or "not in a Sentinel table" in r for r in left_out)
     # Sources that send nothing at all are caught: the inventory is joined to what arrived.
     assert "LwExpected\n| join kind=leftouter LwSeen on Kind, Source" in rule.query
     assert "| where isnull(LastSeen) or SilentFor > MaxSilence" in rule.query
@@ -478,3 +479,21 @@ def test_durations_round_up_and_take_the_largest_whole_unit() -> None:
 
     assert [yaml_duration(timedelta(seconds=s)) for s in (3600, 3630, 4200, 86400 * 14)] == ["1h", "61m", "70m", "14d"]
     assert [iso_duration(timedelta(seconds=s)) for s in (3600, 3630, 86400)] == ["PT1H", "PT61M", "P1D"]
+
+
+@pytest.mark.slow
+def test_the_watch_expects_what_the_posture_promises_even_if_the_case_never_saw_it(
+    small_tenant_case: Path, tmp_path: Path
+) -> None:
+    """The hand-made posture exports promise subscription 1111...'s Activity Log, which the case
+    never saw: the watch expects it at its class's limit (two days and 15 minutes); a Key Vault's resource log cannot be
+    watched (resource logs are not exported) and is said so."""
+    hand = Path(__file__).parent / "fixtures" / "posture" / "hand"
+    args = ["export", "sentinel", "--out", str(tmp_path), "--silence", "--db", str(small_tenant_case)]
+    result = CliRunner().invoke(app, [*args, "--posture", str(hand)])
+    assert result.exit_code == 0, result.output
+    [page] = tmp_path.glob("expected_log_source_gone_silent*.yaml")
+    query = check_analytic_yaml(page.read_text(encoding="utf-8"))["query"]
+    assert '"activity", "11111111-1111-1111-1111-111111111111", 2895m' in query
+    assert errors(kusto([query])[0]) == []
+    assert "silence watch leaves out resource:/subscriptions/11111111" in " ".join(result.output.split())

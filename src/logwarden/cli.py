@@ -548,6 +548,7 @@ def export_sentinel(
     at: AtOption = None,
     budget: BudgetOption = None,
     config: SilenceConfigOption = None,
+    posture: PostureOption = None,
 ) -> None:
     """Sigma rules (the built-in pack and --rules) as Sentinel scheduled analytic rules: one YAML
     file per rule in the Azure-Sentinel repository's format, an ARM template deploying them all
@@ -560,7 +561,7 @@ def export_sentinel(
     if silence:
         from logwarden.detectors.silence.watch import watch_rules
 
-        judgement, settings = _judge_silence(db, at, budget, config, False, None)
+        judgement, settings = _judge_silence(db, at, budget, config, False, None, posture)
         watch, left_out = watch_rules(judgement, settings)
         for reason in left_out:
             err.print(Text(f"silence watch leaves out {reason}"), style="yellow")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from logwarden.detectors.sentinel.analytics import AnalyticRule, TestEvents
@@ -45,10 +46,15 @@ _EXPORTED = ("AzureActivity", "AuditLogs", "OfficeActivity", "SigninLogs")
 _NAMESPACE = uuid.UUID("0b4cf0a4-5d0e-4a57-8f0e-6a1c0f3b7e55")
 
 
-def _table_of(source: SourceState) -> str | None:
-    if source.kind == "table":
-        return source.id.split(":", 1)[1]
-    return _TABLES.get(source.kind)
+@dataclass(frozen=True)
+class _Row:
+    kind: str
+    key: str  # the source key, or "*": any source of the kind
+    limit: timedelta
+
+    @property
+    def table(self) -> str | None:
+        return self.key if self.kind == "table" else _TABLES.get(self.kind)
 
 
 def _threshold(source: SourceState, config: SilenceConfig) -> timedelta | None:
@@ -62,20 +68,29 @@ def _threshold(source: SourceState, config: SilenceConfig) -> timedelta | None:
 
 def watch_rules(judgement: Judgement, config: SilenceConfig) -> tuple[list[AnalyticRule], list[str]]:
     """The watch's rules, and the sources left out with why."""
-    rows: list[tuple[SourceState, timedelta]] = []
+    rows: list[_Row] = []
     left_out = []
-    for source in judgement.sources:
-        table = _table_of(source)
-        threshold = _threshold(source, config)
-        if table not in _EXPORTED:
-            left_out.append(f"{source.id}: {source.kind} sources are not in a Sentinel table the watch reads")
-        elif threshold is None:
-            left_out.append(f"{source.id}: not watched locally ({source.state.lower().replace('_', ' ')})")
-        elif threshold + timedelta(hours=1) > MAX_PERIOD:
-            left_out.append(f"{source.id}: its allowed silence ({threshold}) is longer than Sentinel can look back")
+    candidates: list[tuple[str, str, str, timedelta | None, str]] = [
+        (s.id, s.kind, s.id.split(":", 1)[1], _threshold(s, config), s.state.lower().replace("_", " "))
+        for s in judgement.sources
+    ]
+    for wanted in _never_seen(judgement, config):
+        kind, key = wanted.split(":", 1) if ":" in wanted else (wanted, "")
+        # Never seen here, so no rhythm to learn: the class's longest allowed delay is the limit.
+        allowed = config.limits(kind).max_delay + config.limits(kind).latency
+        keyed = key == "*" or not any(c in key for c in "*?")
+        candidates.append((wanted, kind, key, allowed if keyed else None, "a pattern other than kind:*"))
+    for name, kind, key, limit, why in candidates:
+        row = _Row(kind, key, limit or timedelta(0))
+        if row.table not in _EXPORTED:
+            left_out.append(f"{name}: {kind} sources are not in a Sentinel table the watch reads")
+        elif limit is None:
+            left_out.append(f"{name}: not watched ({why})")
+        elif limit + timedelta(hours=1) > MAX_PERIOD:
+            left_out.append(f"{name}: its allowed silence ({limit}) is longer than Sentinel can look back")
         else:
-            rows.append((source, threshold))
-    chunks: list[list[tuple[SourceState, timedelta]]] = []
+            rows.append(row)
+    chunks: list[list[_Row]] = []
     for row in rows:
         if chunks and len(_query(chunks[-1] + [row])) <= QUERY_LIMIT:
             chunks[-1].append(row)
@@ -85,38 +100,45 @@ def watch_rules(judgement: Judgement, config: SilenceConfig) -> tuple[list[Analy
     return rules, left_out
 
 
+def _never_seen(judgement: Judgement, config: SilenceConfig) -> list[str]:
+    """The expected sources (the configuration's, the posture's) the case never saw."""
+    return [a.source for a in judgement.alerts if a.state == "NEVER_SEEN" and a.source in config.expected]
+
+
 def _minutes(span: timedelta) -> str:
     return f"{math.ceil(span.total_seconds() / 60)}m"
 
 
-def _frequency(rows: list[tuple[SourceState, timedelta]]) -> timedelta:
+def _frequency(rows: list[_Row]) -> timedelta:
     """Often enough that the shortest allowed silence is told within half of it again."""
-    shortest = min(threshold for _, threshold in rows)
+    shortest = min(row.limit for row in rows)
     return timedelta(minutes=min(60, max(5, int(shortest.total_seconds() // 120))))
 
 
-def _period(rows: list[tuple[SourceState, timedelta]]) -> timedelta:
-    return max(threshold for _, threshold in rows) + _frequency(rows)
+def _period(rows: list[_Row]) -> timedelta:
+    return max(row.limit for row in rows) + _frequency(rows)
 
 
-def _query(rows: list[tuple[SourceState, timedelta]]) -> str:
-    expected = ",\n".join(
-        f"  {kql_string(s.kind)}, {kql_string(s.id.split(':', 1)[1])}, {_minutes(t)}" for s, t in rows
-    )
+def _query(rows: list[_Row]) -> str:
+    expected = ",\n".join(f"  {kql_string(r.kind)}, {kql_string(r.key)}, {_minutes(r.limit)}" for r in rows)
     frequency = _frequency(rows)
     seen = []
-    # Each part reads back only as far as its own sources' longest allowed silence needs.
-    for kind in sorted({s.kind for s, _ in rows}):
-        mine = [(s, t) for s, t in rows if s.kind == kind]
+    # Each part reads back only as far as its own sources' longest allowed silence needs; a
+    # kind expected as a whole ("*") is seen when any of its sources is.
+    for kind in sorted({r.kind for r in rows}):
+        mine = [r for r in rows if r.kind == kind]
         if kind == "table":
-            parts = [(s.id.split(":", 1)[1], kql_string(s.id.split(":", 1)[1]), t) for s, t in mine]
+            parts = [(r.key, kql_string(r.key), r.limit) for r in mine]
         else:
             key = ", ".join(_KEY_PARTS[kind])
             key = key if len(_KEY_PARTS[kind]) == 1 else f'strcat_delim("/", {key})'
-            parts = [(_TABLES[kind], key, max(t for _, t in mine))]
-        for table, key, threshold in parts:
+            keyed = [r.limit for r in mine if r.key != "*"]
+            whole = [r.limit for r in mine if r.key == "*"]
+            parts = [(_TABLES[kind], key, max(keyed))] if keyed else []
+            parts += [(_TABLES[kind], '"*"', max(whole))] if whole else []
+        for table, key, limit in parts:
             seen.append(
-                f"({table} | where TimeGenerated > ago({_minutes(threshold + frequency)}) "
+                f"({table} | where TimeGenerated > ago({_minutes(limit + frequency)}) "
                 f"| summarize LastSeen = max(TimeGenerated) by Kind = {kql_string(kind)}, Source = {key})"
             )
     sources = ",\n  ".join(seen)
@@ -132,9 +154,9 @@ def _query(rows: list[tuple[SourceState, timedelta]]) -> str:
     )
 
 
-def _rule(rows: list[tuple[SourceState, timedelta]], n: int, of: int, judgement: Judgement) -> AnalyticRule:
+def _rule(rows: list[_Row], n: int, of: int, judgement: Judgement) -> AnalyticRule:
     part = f" ({n} of {of})" if of > 1 else ""
-    tables = tuple(dict.fromkeys(t for s, _ in rows if (t := _table_of(s)) is not None))
+    tables = tuple(dict.fromkeys(t for r in rows if (t := r.table) is not None))
     return AnalyticRule(
         id=str(uuid.uuid5(_NAMESPACE, f"silence-watch/{n}")),
         name=f"Expected log source gone silent{part}",
