@@ -147,6 +147,39 @@ def test_a_query_longer_than_sentinel_takes_is_not_exported(tmp_path: Path) -> N
     assert re.fullmatch(r"its query is \d+,\d{3} characters; Sentinel takes at most 10,000", skipped.reason)
 
 
+def test_a_correlation_groups_by_an_exchange_parameter(tmp_path: Path) -> None:
+    base = {
+        "title": "Audit bypass added",
+        "id": str(uuid.uuid4()),
+        "name": "bypass_added",
+        "logsource": {"product": "m365", "service": "audit"},
+        "detection": {"s": {"Operation": "Set-MailboxAuditBypassAssociation"}, "condition": "s"},
+        "level": "low",
+    }
+    correlation = {
+        "title": "Repeated bypass of one mailbox",
+        "id": str(uuid.uuid4()),
+        "correlation": {
+            "type": "event_count",
+            "rules": ["bypass_added"],
+            "group-by": ["Parameters.Identity"],
+            "timespan": "1h",
+            "condition": {"gte": 2},
+        },
+        "level": "high",
+    }
+    (tmp_path / "c.yml").write_text(yaml.safe_dump_all([base, correlation], sort_keys=False), encoding="utf-8")
+    found = export([tmp_path], None)
+    assert [s.reason for s in found.skipped] == []
+    [rule] = found.rules
+    assert 'tolower(tostring(LwParameters["identity"]))' in rule.query
+    assert errors(kusto([rule.query])[0]) == []
+    correlation["correlation"]["group-by"] = ["AuditData.Targets.ID"]
+    (tmp_path / "c.yml").write_text(yaml.safe_dump_all([base, correlation], sort_keys=False), encoding="utf-8")
+    [skipped] = export([tmp_path], None).skipped
+    assert "record as received" in skipped.reason
+
+
 def test_exchange_parameters_are_looked_up_by_name(pack: Export) -> None:
     [k1] = [r for r in pack.rules if r.name == "Unified Audit Log Switched Off and Not Switched Back on"]
     assert 'LwParameters["unifiedauditlogingestionenabled"]' in k1.query

@@ -176,6 +176,8 @@ class SentinelBackend(KustoBackend):
 
     def scalar(self, ref: FieldRef) -> str:
         """KQL of a single-valued field as a string."""
+        if ref.many:
+            raise UnsupportedRule("a field that holds a list has no single value to group or compare by")
         if ref.parameter is not None:
             self._need_parameters()
             return f"tostring({_PARAMETERS}[{kql_string(ref.parameter.lower())}])"

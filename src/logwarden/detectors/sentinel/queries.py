@@ -127,7 +127,9 @@ def correlation(rule: SigmaCorrelationRule, level: str, attempt_level: str | Non
         ]
         if value is not None:
             columns.append(f"LwValue = tolower({backend.scalar(resolve(table, field_for(rule, ref, value)))})")
-        lets.append(f"let LwR{i} = {name}\n| project {', '.join(columns)};\n")
+        # A group-by field may need its own step first (an Exchange parameter's bag).
+        steps = "".join(f"\n| {step}" for step in backend.conversion.applies)
+        lets.append(f"let LwR{i} = {name}{steps}\n| project {', '.join(columns)};\n")
     lets.append(f"let LwSpan = {span}s;\n")
     lets.append(f"let LwM = union {', '.join(f'LwR{i}' for i in range(len(refs)))};\n")
     anchor_columns = ", ".join(("TimeGenerated", "LwGroup", *ALERT_NAMES, "Outcome", "LwOutcome"))
