@@ -111,25 +111,19 @@ def export(paths: Iterable[Path], placeholders: dict[str, list[str]] | None = No
     found = sigma_rules.read(paths)
     pipeline = sigma_rules.placeholder_pipeline(placeholders)
     skipped = [Skipped(r.id, r.title, r.source, r.error or "") for r in found.unreadable]
-    broken: dict[int, str] = {}
-    for rule, _ in found.rules:
-        if isinstance(rule, SigmaRule):
-            try:
-                pipeline.apply(rule)
-            except SigmaError as exc:
-                broken[id(rule)] = f"{exc} Give placeholder values with --placeholders FILE."
+    # Every rule, a correlation's silent ones included, gets its placeholders filled first.
+    prepared = {id(rule): sigma_rules.prepare(rule, source, pipeline) for rule, source in found.rules}
     silent = sigma_rules.silent(found.rules)
     alerting = Counter(source for rule, source in found.rules if id(rule) not in silent)
     out = []
     for rule, source in found.rules:
         if id(rule) in silent:
             continue
-        meta = sigma_rules.meta(rule, source)
-        reason = meta.error or broken.get(id(rule)) or found.unresolved.get(id(rule))
-        if rule.errors:
-            reason = reason or "; ".join(str(e) for e in rule.errors)
+        meta = prepared[id(rule)]
+        reason = meta.error or found.unresolved.get(id(rule))
         if isinstance(rule, SigmaCorrelationRule):
-            reason = reason or next((broken[id(r.rule)] for r in rule.rules or [] if id(r.rule) in broken), None)
+            bases = [prepared.get(id(r.rule)) for r in rule.rules or []]
+            reason = reason or next((b.error for b in bases if b is not None and b.error), None)
         if reason:
             skipped.append(Skipped(meta.id, meta.title, source, reason))
             continue

@@ -160,17 +160,29 @@ def meta(rule: SigmaRule | SigmaCorrelationRule, source: str) -> CompiledRule:
     return replace(base, catalogue=tuple(catalogue), attempt_level=attempt)
 
 
-def compile_rule(rule: SigmaRule, source: str, pipeline: ProcessingPipeline | None = None) -> CompiledRule:
+def prepare(
+    rule: SigmaRule | SigmaCorrelationRule, source: str, pipeline: ProcessingPipeline | None = None
+) -> CompiledRule:
+    """A rule's identity, with the first error that keeps any engine from compiling it: in
+    logwarden's own attributes, in the rule, or in filling a detection rule's placeholders
+    (`pipeline` is applied here)."""
     found = meta(rule, source)
     if found.error:
         return found
     if rule.errors:
         return replace(found, error="; ".join(str(e) for e in rule.errors))
-    if pipeline is not None:
+    if pipeline is not None and isinstance(rule, SigmaRule):
         try:
             pipeline.apply(rule)
         except SigmaError as exc:
             return replace(found, error=f"{exc} Give placeholder values with --placeholders FILE.")
+    return found
+
+
+def compile_rule(rule: SigmaRule, source: str, pipeline: ProcessingPipeline | None = None) -> CompiledRule:
+    found = prepare(rule, source, pipeline)
+    if found.error:
+        return found
     try:
         table = table_for(rule.logsource)
         compiler = Compiler(table)
@@ -189,11 +201,9 @@ def compile_rule(rule: SigmaRule, source: str, pipeline: ProcessingPipeline | No
 
 
 def _correlation(rule: SigmaCorrelationRule, source: str, bases: dict[str, BaseRule], unresolved: str) -> CompiledRule:
-    found = meta(rule, source)
+    found = prepare(rule, source)
     if found.error:
         return found
-    if rule.errors:
-        return replace(found, error="; ".join(str(e) for e in rule.errors))
     try:
         query = compile_correlation(rule, bases)
         uses = tuple(bases[ref].id for ref in references(rule))
