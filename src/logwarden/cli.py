@@ -162,14 +162,19 @@ def _placeholders(path: Path | None) -> dict[str, list[str]]:
     return {str(k): [str(v) for v in (vals if isinstance(vals, list) else [vals])] for k, vals in data.items()}
 
 
-def _load_rules(extra: list[Path] | None, placeholders: Path | None, builtin: bool = True) -> list[Any]:
-    from logwarden.detectors.sigma.rules import load
-
+def _rule_paths(extra: list[Path] | None, builtin: bool) -> list[Path]:
+    """The built-in pack (unless --no-builtin) and --rules; exit 2 when that is nothing."""
     paths = ([builtin_rules()] if builtin else []) + list(extra or [])
     if not paths:
         err.print("No rules: give rules with --rules, or leave out --no-builtin.", markup=False)
         raise typer.Exit(2)
-    return load(paths, _placeholders(placeholders))
+    return paths
+
+
+def _load_rules(extra: list[Path] | None, placeholders: Path | None, builtin: bool = True) -> list[Any]:
+    from logwarden.detectors.sigma.rules import load
+
+    return load(_rule_paths(extra, builtin), _placeholders(placeholders))
 
 
 @app.command()
@@ -523,11 +528,7 @@ class SentinelFormat(StrEnum):
 def _analytic_rules(rules: list[Path] | None, placeholders: Path | None, builtin: bool) -> Any:
     from logwarden.detectors.sentinel.analytics import export
 
-    paths = ([builtin_rules()] if builtin else []) + list(rules or [])
-    if not paths:
-        err.print("No rules: give rules with --rules, or leave out --no-builtin.", markup=False)
-        raise typer.Exit(2)
-    return export(paths, _placeholders(placeholders))
+    return export(_rule_paths(rules, builtin), _placeholders(placeholders))
 
 
 @export_app.command("sentinel")

@@ -8,6 +8,7 @@ rows stay hidden until its ledger entry is finished, whatever the loaders commit
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -153,9 +154,9 @@ class LoaderPool:
         # The loaders are the parallelism: one DuckDB thread each, or they fight for the cores.
         self._db = db
         (self._threads_before,) = db.run("SELECT current_setting('threads')")[0]
-        (self._memory_before,) = db.run("SELECT current_setting('memory_limit')")[0]
         db.run("SET threads = 1")
-        db.run("SET memory_limit = ?", [INGEST_MEMORY_LIMIT])
+        self._memory = contextlib.ExitStack()
+        self._memory.enter_context(db.memory_limit(INGEST_MEMORY_LIMIT))
         self._loaders = [Loader(db.session()) for _ in range(size)]
         self._todo: Queue[_Job | _Control | None] = Queue(size)
         self._done: Queue[object] = Queue()
@@ -216,7 +217,7 @@ class LoaderPool:
         for loader in self._loaders:
             loader.session.close()
         self._db.run("SET threads = ?", [self._threads_before])
-        self._db.run("SET memory_limit = ?", [self._memory_before])
+        self._memory.close()
 
     def _everywhere(self, method: Callable[[Loader], None]) -> None:
         barrier = threading.Barrier(len(self._loaders))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import json
-import math
 import re
 import uuid
 from datetime import timedelta
@@ -21,20 +20,16 @@ from typing import Any
 import yaml
 
 from logwarden.detectors.sentinel.analytics import AnalyticRule
+from logwarden.detectors.sentinel.queries import whole_minutes
 
 ARM_API_VERSION = "2023-02-01"
 _SCHEMA = "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#"
 TEMPLATE_NAME = "azuredeploy.json"
 
 
-def _minutes(span: timedelta) -> int:
-    """Whole minutes, rounded up: a query period may only be longer than asked, never shorter."""
-    return math.ceil(span.total_seconds() / 60)
-
-
 def yaml_duration(span: timedelta) -> str:
     """`1h`, `70m`, `2d`: the repository's duration form."""
-    minutes = _minutes(span)
+    minutes = whole_minutes(span)
     if minutes % 1440 == 0:
         return f"{minutes // 1440}d"
     return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
@@ -42,7 +37,7 @@ def yaml_duration(span: timedelta) -> str:
 
 def iso_duration(span: timedelta) -> str:
     """`PT1H`, `PT70M`, `P2D`: the ARM resource's duration form."""
-    minutes = _minutes(span)
+    minutes = whole_minutes(span)
     if minutes % 1440 == 0:
         return f"P{minutes // 1440}D"
     return f"PT{minutes // 60}H" if minutes % 60 == 0 else f"PT{minutes}M"

@@ -16,6 +16,7 @@ match are written out too:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -57,6 +58,11 @@ _ALERT_COLUMNS = {
 ALERT_NAMES = ("Actor", "ActorIp", "Target", "Operation", "Mailbox")
 _OUTCOMES = {0: "Succeeded", 1: "Failed", 3: "Started", OTHER: "Other"}
 _SEVERITIES = {"informational": "Informational", "low": "Low", "medium": "Medium", "high": "High", "critical": "High"}
+
+
+def whole_minutes(span: timedelta) -> int:
+    """Minutes, rounded up: a query period or a limit may only be longer than asked, never shorter."""
+    return math.ceil(span.total_seconds() / 60)
 
 
 @dataclass(frozen=True)

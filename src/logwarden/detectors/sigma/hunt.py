@@ -86,8 +86,11 @@ def hunt(session: Session, rules: list[CompiledRule]) -> Iterator[Alert]:
         # expression, a CIDR) would run it twice behind one, and a rule with no guard would
         # have every record's JSON parsed for all the others too.
         selective = _selective(session, table, table_rules)
-        behind = [r for r in table_rules if id(r) in selective and (r.guard_cheap or _reads_json(r))]
-        direct = [r for r in table_rules if r not in behind]
+        behind: list[CompiledRule] = []
+        direct: list[CompiledRule] = []
+        for rule in table_rules:
+            prefiltered = id(rule) in selective and (rule.guard_cheap or _reads_json(rule))
+            (behind if prefiltered else direct).append(rule)
         matches: list[Match] = []
         for group, prefilter in ((behind, True), (direct, False)):
             for start in range(0, len(group), RULES_PER_SCAN):

@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from logwarden.detectors.sentinel.analytics import AnalyticRule, TestEvents
 from logwarden.detectors.sentinel.backend import kql_string
-from logwarden.detectors.sentinel.queries import MAX_PERIOD, QUERY_LIMIT
+from logwarden.detectors.sentinel.queries import MAX_PERIOD, QUERY_LIMIT, whole_minutes
 from logwarden.detectors.silence.config import SilenceConfig
 from logwarden.detectors.silence.judge import Judgement, SourceState
 from logwarden.detectors.silence.sources import KINDS
@@ -106,7 +106,8 @@ def _never_seen(judgement: Judgement, config: SilenceConfig) -> list[str]:
 
 
 def _minutes(span: timedelta) -> str:
-    return f"{math.ceil(span.total_seconds() / 60)}m"
+    """A KQL timespan literal."""
+    return f"{whole_minutes(span)}m"
 
 
 def _frequency(rows: list[_Row]) -> timedelta:
