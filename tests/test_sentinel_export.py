@@ -530,3 +530,21 @@ def test_the_watch_expects_what_the_posture_promises_even_if_the_case_never_saw_
     assert '"activity", "11111111-1111-1111-1111-111111111111", 2895m' in query
     assert errors(kusto([query])[0]) == []
     assert "silence watch leaves out resource:/subscriptions/11111111" in " ".join(result.output.split())
+
+
+def test_a_broken_alerts_file_keeps_its_rules_out_and_says_which_file(tmp_path: Path) -> None:
+    rule = {
+        "title": "Has cases",
+        "id": str(uuid.uuid4()),
+        "logsource": {"product": "azure", "service": "activitylogs"},
+        "detection": {"s": {"operationName|endswith": "/DELETE"}, "condition": "s"},
+        "level": "low",
+    }
+    _write_rule(tmp_path, "cases", rule)
+    (tmp_path / "cases").mkdir()
+    (tmp_path / "cases" / ALERTS_FILE).write_text('"positive/a.json" = ', encoding="utf-8")
+    found = export([tmp_path], None)
+    assert found.rules == ()
+    [skipped] = found.skipped
+    assert str(tmp_path / "cases" / ALERTS_FILE) in skipped.reason
+    assert "cannot read which rule alerts on which case" in skipped.reason

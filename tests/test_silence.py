@@ -436,3 +436,14 @@ def test_sources_the_posture_settings_promise_are_expected(exchange: Path) -> No
     ]
     assert never["activity:11111111-1111-1111-1111-111111111111"].startswith("diagnostic setting 'to-law' of")
     assert "5 sources expected from the posture settings" in done.output
+
+
+def test_an_unreadable_posture_file_is_named_and_the_rest_still_counts(exchange: Path, tmp_path: Path) -> None:
+    (tmp_path / "broken.json").write_text("{not json", encoding="utf-8")
+    hand = Path(__file__).parent / "fixtures" / "posture" / "hand" / "az_diagnostic_settings_subscription_list.json"
+    args = ["silence", "--db", str(exchange), "--format", "jsonl", "--no-explain"]
+    done = CliRunner().invoke(app, [*args, "--posture", str(tmp_path / "broken.json"), "--posture", str(hand)])
+    assert done.exit_code == 0, done.output
+    said = " ".join(done.output.split())
+    assert f"posture: {tmp_path / 'broken.json'}: not JSON" in said
+    assert "1 sources expected from the posture settings" in said
